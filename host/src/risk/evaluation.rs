@@ -1,0 +1,152 @@
+//! What one evaluation of a hook produces, and the interface the settlement
+//! core calls. The core depends only on [`Evaluator`], so it can be tested
+//! with scripted verdicts and run with the Wasm engine.
+
+use std::fmt;
+
+use rules_sdk::{ClaimFacts, ClaimRequest, Hook, PayoutFacts, PayoutRequest, Verdict};
+use serde::{Deserialize, Serialize};
+
+/// Whose rule it is.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "kind", content = "merchant")]
+pub enum Scope {
+    /// The platform's rules see all traffic.
+    Platform,
+    /// A merchant's rules see only that merchant's packets.
+    Merchant(String),
+}
+
+/// Why a rule could not answer. Every failure maps to the rule's failure
+/// verdict; none of them is ever read as an answer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureReason {
+    /// The wall-clock backstop fired.
+    Timeout,
+    /// The call ran out of fuel.
+    Fuel,
+    /// The guest asked for more linear memory than its limit.
+    MemoryLimit,
+    /// The guest asked for more table elements than its limit.
+    TableLimit,
+    /// The guest exhausted its wasm stack.
+    StackOverflow,
+    /// Any other trap; the string names its kind (e.g. `unreachable`).
+    Trap(String),
+    /// The output was out of bounds, too large, or not a valid answer.
+    BadOutput,
+    /// The module broke the ABI (bad allocation, missing export).
+    AbiError,
+    /// A host import was called with arguments the host refused.
+    HostError,
+    /// The rule answered with an explicit error of its own.
+    RuleError,
+    /// The sandbox could not be set up for this call (pool exhausted).
+    Unavailable,
+}
+
+impl FailureReason {
+    /// The reason code written in decision records.
+    pub fn code(&self) -> &str {
+        match self {
+            FailureReason::Timeout => "timeout",
+            FailureReason::Fuel => "fuel",
+            FailureReason::MemoryLimit => "memory-limit",
+            FailureReason::TableLimit => "table-limit",
+            FailureReason::StackOverflow => "stack-overflow",
+            FailureReason::Trap(_) => "trap",
+            FailureReason::BadOutput => "bad-output",
+            FailureReason::AbiError => "abi-error",
+            FailureReason::HostError => "host-error",
+            FailureReason::RuleError => "rule-error",
+            FailureReason::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureReason::Trap(kind) => write!(f, "trap ({kind})"),
+            other => f.write_str(other.code()),
+        }
+    }
+}
+
+/// One rule's part in an evaluation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleOutcome {
+    /// The rule's id in the config.
+    pub rule_id: String,
+    /// Platform or merchant.
+    pub scope: Scope,
+    /// SHA-256 of the module bytes, hex.
+    pub digest: String,
+    /// The verdict this rule contributed: its answer, or its failure verdict.
+    pub verdict: Verdict,
+    /// The rule's reason code, or the failure's code.
+    pub reason: String,
+    /// Set when the rule could not answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureReason>,
+    /// A human-readable detail: the rule's note, or what failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// True when the rule failed and its config said to fail open (allow).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed_open: bool,
+    /// Fuel consumed by the call (instantiation included).
+    pub fuel_used: u64,
+    /// Wall time of the call, in nanoseconds.
+    pub duration_ns: u64,
+}
+
+/// The combined result of all rules on one hook.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// The most severe verdict of all rules (allow when no rule applies).
+    pub verdict: Verdict,
+    /// The reason of the rule that set the verdict (`ok` when allow).
+    pub reason: String,
+    /// Every rule that ran, in evaluation order.
+    pub rules: Vec<RuleOutcome>,
+}
+
+impl Evaluation {
+    /// Combines outcomes: the most severe verdict wins, and among equals the
+    /// first in evaluation order gives the reason.
+    pub fn combine(rules: Vec<RuleOutcome>) -> Evaluation {
+        let mut verdict = Verdict::Allow;
+        let mut reason = "ok".to_string();
+        for r in &rules {
+            if r.verdict > verdict {
+                verdict = r.verdict;
+                reason = format!("{}:{}", r.rule_id, r.reason);
+            }
+        }
+        Evaluation {
+            verdict,
+            reason,
+            rules,
+        }
+    }
+
+    /// The rules that could not answer.
+    pub fn failures(&self) -> impl Iterator<Item = &RuleOutcome> {
+        self.rules.iter().filter(|r| r.failure.is_some())
+    }
+}
+
+/// Runs the rules of one hook. The settlement core calls this at every claim
+/// and every payout; implementations must never panic on rule behaviour.
+pub trait Evaluator {
+    /// Evaluates the claim hook for a packet of `request.merchant_id`.
+    fn claim(&self, now: i64, request: &ClaimRequest, facts: &ClaimFacts) -> Evaluation;
+    /// Evaluates the payout hook for a packet of `request.merchant_id`.
+    fn payout(&self, now: i64, request: &PayoutRequest, facts: &PayoutFacts) -> Evaluation;
+    /// The hooks this evaluator has rules for (used in reports).
+    fn hooks(&self) -> Vec<Hook> {
+        Hook::ALL.to_vec()
+    }
+}
