@@ -10,5 +10,6 @@
 //! - [`risk`]: the rule config, the Wasm sandbox and the combined verdict.
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod event;
 pub mod risk;

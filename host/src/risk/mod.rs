@@ -1,6 +1,20 @@
 //! The risk engine: rules as sandboxed Wasm modules, run at every claim and
 //! payout, their verdicts combined into one decision.
+//!
+//! - [`limits`]: every bound, with its unit.
+//! - [`sandbox`]: the wasmtime engine, configured knob by knob.
+//! - [`module`]: load-time validation and compilation.
+//! - [`call`]: one evaluation in a fresh instance.
+//! - [`engine`]: the rule registry and the [`Evaluator`] implementation.
 
+pub mod call;
+pub mod engine;
 mod evaluation;
+pub mod host_imports;
+pub mod limits;
+pub mod module;
+pub mod sandbox;
+pub mod store;
 
+pub use engine::{LoadError, LoadedRule, Refusal, RiskEngine};
 pub use evaluation::{Evaluation, Evaluator, FailureReason, RuleOutcome, Scope};

@@ -1,0 +1,351 @@
+//! The operator's TOML config: settlement settings, sandbox limits and the
+//! rules to load. `README.md` documents every key; unknown keys are errors.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rules_sdk::{Amount, Hook, Verdict};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::risk::limits::{EngineLimits, LimitOverrides};
+
+/// Why a config could not be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has an unknown or mistyped key.
+    #[error("invalid config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// The config parses but says something impossible.
+    #[error("invalid config {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the key or rule.
+        message: String,
+    },
+}
+
+/// The whole config file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Settlement settings.
+    #[serde(default)]
+    pub settlement: SettlementSection,
+    /// Engine-wide sandbox settings.
+    #[serde(default)]
+    pub sandbox: EngineLimits,
+    /// Platform default limits for every rule call; rules may override them.
+    #[serde(default)]
+    pub limits: LimitOverrides,
+    /// Per-merchant settings, keyed by merchant id.
+    #[serde(default)]
+    pub merchants: BTreeMap<String, MerchantSection>,
+    /// The rules, in any order: evaluation order is fixed by
+    /// `(priority, scope, id)`, never by position in the file.
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
+    /// The directory relative module paths are resolved against.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// Settlement settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SettlementSection {
+    /// Seconds from creation until unclaimed escrow is refunded.
+    pub expiry_seconds: i64,
+    /// The largest share any packet may have.
+    pub share_cap: Amount,
+    /// The UTC offset, in minutes, of merchants without their own.
+    pub utc_offset_minutes: i32,
+}
+
+impl Default for SettlementSection {
+    fn default() -> SettlementSection {
+        SettlementSection {
+            expiry_seconds: 86_400,
+            share_cap: Amount::from_fen(20_000).unwrap_or_default(),
+            utc_offset_minutes: 480,
+        }
+    }
+}
+
+/// One merchant's settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantSection {
+    /// The merchant's UTC offset in minutes; defines its "today".
+    pub utc_offset_minutes: i32,
+}
+
+/// Platform or merchant scope, as written in the config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeKind {
+    /// Sees all traffic.
+    Platform,
+    /// Sees only the packets of `merchant`.
+    Merchant,
+}
+
+/// The verdict a rule gets when it cannot answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OnFailure {
+    /// The same verdict at every hook.
+    Every(Verdict),
+    /// A verdict per hook; a hook not named gets `review`.
+    PerHook {
+        /// At claim.
+        #[serde(default)]
+        claim: Option<Verdict>,
+        /// At payout.
+        #[serde(default)]
+        payout: Option<Verdict>,
+    },
+}
+
+impl Default for OnFailure {
+    fn default() -> OnFailure {
+        OnFailure::Every(Verdict::Review)
+    }
+}
+
+impl OnFailure {
+    /// The failure verdict at `hook`.
+    pub fn at(&self, hook: Hook) -> Verdict {
+        match (self, hook) {
+            (OnFailure::Every(v), _) => *v,
+            (OnFailure::PerHook { claim, .. }, Hook::Claim) => claim.unwrap_or(Verdict::Review),
+            (OnFailure::PerHook { payout, .. }, Hook::Payout) => payout.unwrap_or(Verdict::Review),
+        }
+    }
+}
+
+fn default_priority() -> i32 {
+    100
+}
+
+/// One `[[rules]]` entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// Unique id: 1 to 64 of `a-z 0-9 _ - .`.
+    pub id: String,
+    /// A path to a `.wasm` or `.wat` file (relative to the config file), or
+    /// `bundled:<name>` for a sample rule built into the binary.
+    pub module: String,
+    /// Platform or merchant.
+    pub scope: ScopeKind,
+    /// The merchant, required for (and only for) merchant scope.
+    #[serde(default)]
+    pub merchant: Option<String>,
+    /// The hooks the rule runs at.
+    pub hooks: Vec<Hook>,
+    /// Lower runs first; ties are broken by scope (platform first), then id.
+    #[serde(default = "default_priority")]
+    pub priority: i32,
+    /// The verdict when the rule cannot answer (default `review`). `allow`
+    /// makes the rule fail open, and every record it touches says so.
+    #[serde(default)]
+    pub on_failure: OnFailure,
+    /// Overrides of the platform default limits.
+    #[serde(default)]
+    pub limits: LimitOverrides,
+    /// Handed to the rule as `settings`.
+    #[serde(default)]
+    pub settings: toml::Table,
+}
+
+/// Where a rule's module bytes come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModuleSource {
+    /// A sample rule compiled into the binary.
+    Bundled(String),
+    /// A file on disk.
+    File(PathBuf),
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] naming the file and what is wrong with it.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Config::parse(&text, &base).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.to_path_buf(),
+                message,
+            },
+            ConfigError::Invalid { message, .. } => ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates config text; relative module paths resolve
+    /// against `base_dir`.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] for malformed TOML, unknown keys or values
+    /// that cannot work together.
+    pub fn parse(text: &str, base_dir: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("<text>"),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })?;
+        config.base_dir = base_dir.to_path_buf();
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: PathBuf::from("<text>"),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        self.sandbox.validate().map_err(|e| format!("[sandbox] {e}"))?;
+        let defaults = crate::risk::limits::Limits::default().with(&self.limits);
+        defaults.validate().map_err(|e| format!("[limits] {e}"))?;
+        if self.settlement.expiry_seconds <= 0 {
+            return Err("[settlement] expiry_seconds must be positive".into());
+        }
+        if self.settlement.share_cap.fen() < 1 {
+            return Err("[settlement] share_cap must be at least 0.01".into());
+        }
+        for (m, s) in &self.merchants {
+            if !(-14 * 60..=14 * 60).contains(&s.utc_offset_minutes) {
+                return Err(format!(
+                    "[merchants.{m}] utc_offset_minutes = {} is outside -840..=840",
+                    s.utc_offset_minutes
+                ));
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &self.rules {
+            let at = format!("rule {:?}", r.id);
+            if !rules_sdk::is_valid_reason(&r.id) {
+                return Err(format!("{at}: id must be 1 to 64 of a-z 0-9 _ - ."));
+            }
+            if !seen.insert(r.id.as_str()) {
+                return Err(format!("{at}: duplicate rule id"));
+            }
+            match (r.scope, &r.merchant) {
+                (ScopeKind::Merchant, None) => {
+                    return Err(format!("{at}: scope = \"merchant\" needs merchant = \"<id>\""));
+                }
+                (ScopeKind::Platform, Some(m)) => {
+                    return Err(format!(
+                        "{at}: a platform rule sees all merchants; remove merchant = {m:?} or use scope = \"merchant\""
+                    ));
+                }
+                (ScopeKind::Merchant, Some(m)) if m.is_empty() => {
+                    return Err(format!("{at}: merchant must not be empty"));
+                }
+                _ => {}
+            }
+            if r.hooks.is_empty() {
+                return Err(format!("{at}: hooks must name claim and/or payout"));
+            }
+            let mut hooks = r.hooks.clone();
+            hooks.sort();
+            hooks.dedup();
+            if hooks.len() != r.hooks.len() {
+                return Err(format!("{at}: a hook is listed twice"));
+            }
+            defaults
+                .with(&r.limits)
+                .validate()
+                .map_err(|e| format!("{at}: [limits] {e}"))?;
+            if r.module.is_empty() {
+                return Err(format!("{at}: module must not be empty"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the module of `rule` comes from.
+    pub fn module_source(&self, rule: &RuleConfig) -> ModuleSource {
+        match rule.module.strip_prefix("bundled:") {
+            Some(name) => ModuleSource::Bundled(name.to_string()),
+            None => ModuleSource::File(self.base_dir.join(&rule.module)),
+        }
+    }
+
+    /// The UTC offset of `merchant`, in minutes.
+    pub fn utc_offset_minutes(&self, merchant: &str) -> i32 {
+        self.merchants
+            .get(merchant)
+            .map_or(self.settlement.utc_offset_minutes, |m| m.utc_offset_minutes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE: &str = r#"
+[[rules]]
+id = "r1"
+module = "bundled:daily-limits"
+scope = "platform"
+hooks = ["claim"]
+"#;
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = Config::parse(RULE, Path::new(".")).expect("valid config");
+        assert_eq!(c.rules[0].priority, 100);
+        assert_eq!(c.rules[0].on_failure.at(Hook::Claim), Verdict::Review);
+        assert_eq!(c.settlement.expiry_seconds, 86_400);
+        assert_eq!(c.utc_offset_minutes("nobody"), 480);
+    }
+
+    #[test]
+    fn per_hook_failure_verdicts() {
+        let text = format!("{RULE}on_failure = {{ claim = \"deny\" }}\n");
+        let c = Config::parse(&text, Path::new(".")).expect("valid config");
+        assert_eq!(c.rules[0].on_failure.at(Hook::Claim), Verdict::Deny);
+        assert_eq!(c.rules[0].on_failure.at(Hook::Payout), Verdict::Review);
+    }
+
+    #[test]
+    fn errors_name_what_is_wrong() {
+        let cases = [
+            (format!("{RULE}colour = 1\n"), "colour"),
+            (format!("{RULE}{RULE}"), "duplicate rule id"),
+            (RULE.replace("platform", "merchant"), "needs merchant"),
+            (format!("{RULE}[rules.limits]\nfuel_per_call = 0\n"), "fuel_per_call"),
+            (format!("[sandbox]\nstack_bytes_max = 99999999\n{RULE}"), "stack_bytes_max"),
+            (RULE.replace("[\"claim\"]", "[\"clam\"]"), "clam"),
+        ];
+        for (text, needle) in cases {
+            let e = Config::parse(&text, Path::new(".")).expect_err(needle).to_string();
+            assert!(e.contains(needle), "{e:?} should mention {needle:?}");
+        }
+    }
+}

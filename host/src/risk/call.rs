@@ -1,0 +1,267 @@
+//! One evaluation of one rule: a fresh instance, the input written into it,
+//! the hook called under every limit, and the output checked before it is
+//! trusted.
+
+use std::time::Instant;
+
+use rules_sdk::abi::unpack_output;
+use rules_sdk::{Decision, Hook, NOTE_BYTES_MAX, RuleOutput, is_valid_reason};
+use wasmtime::{Extern, Instance, Memory, Store, Trap, TypedFunc};
+
+use super::evaluation::FailureReason;
+use super::limits::Limits;
+use super::module::CompiledModule;
+use super::sandbox::Sandbox;
+use super::store::{CallState, HostCallError, LimitHit};
+
+/// Why a call produced no decision, with a human-readable detail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallFailure {
+    /// The typed reason.
+    pub reason: FailureReason,
+    /// What happened, for the decision record.
+    pub detail: String,
+}
+
+impl CallFailure {
+    fn new(reason: FailureReason, detail: impl Into<String>) -> CallFailure {
+        CallFailure {
+            reason,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// What one call produced.
+#[derive(Clone, Debug)]
+pub struct CallResult {
+    /// The rule's decision, or why there is none.
+    pub outcome: Result<Decision, CallFailure>,
+    /// Fuel consumed, instantiation included.
+    pub fuel_used: u64,
+    /// Wall time of the whole call, in nanoseconds.
+    pub duration_ns: u64,
+    /// Lines the rule logged through the `log` import.
+    pub logs: Vec<(i32, String)>,
+}
+
+/// Evaluates `hook` of `module` on `input` in a fresh instance under `limits`.
+///
+/// Never panics on guest behaviour: every trap, limit and malformed answer
+/// becomes a [`CallFailure`].
+pub fn call(
+    sandbox: &Sandbox,
+    module: &CompiledModule,
+    hook: Hook,
+    limits: &Limits,
+    input: &[u8],
+) -> CallResult {
+    let started = Instant::now();
+    let mut store = Store::new(sandbox.engine(), CallState::new(limits));
+    let outcome = run(&mut store, module, hook, limits, input);
+    let fuel_used = limits
+        .fuel_per_call
+        .saturating_sub(store.get_fuel().unwrap_or(0));
+    let logs = std::mem::take(&mut store.data_mut().logs);
+    CallResult {
+        outcome,
+        fuel_used,
+        duration_ns: u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+        logs,
+    }
+}
+
+/// Instantiates a fresh copy of `module` with fuel and deadline set, for a
+/// call or for the load-time probe.
+pub(crate) fn instantiate(
+    store: &mut Store<CallState>,
+    module: &CompiledModule,
+    limits: &Limits,
+) -> Result<Instance, CallFailure> {
+    store.limiter(|state| state);
+    store
+        .set_fuel(limits.fuel_per_call)
+        .map_err(|e| CallFailure::new(FailureReason::Unavailable, format!("{e:#}")))?;
+    // The deadline is relative to the epoch now, so it is re-armed for every
+    // call: no call inherits a deadline that already passed.
+    store.set_epoch_deadline(limits.timeout_ticks());
+    store.epoch_deadline_trap();
+    module
+        .pre()
+        .instantiate(&mut *store)
+        .map_err(|e| classify(&e, "instantiation"))
+}
+
+fn run(
+    store: &mut Store<CallState>,
+    module: &CompiledModule,
+    hook: Hook,
+    limits: &Limits,
+    input: &[u8],
+) -> Result<Decision, CallFailure> {
+    let Some(hook_export) = module.hook(hook) else {
+        return Err(CallFailure::new(
+            FailureReason::AbiError,
+            format!("module does not export the {hook} hook"),
+        ));
+    };
+    let input_len = input.len() as u64;
+    if input_len > limits.input_bytes_max {
+        return Err(CallFailure::new(
+            FailureReason::HostError,
+            format!(
+                "input of {input_len} bytes exceeds input_bytes_max = {}",
+                limits.input_bytes_max
+            ),
+        ));
+    }
+    let instance = instantiate(store, module, limits)?;
+    let memory = match instance.get_module_export(&mut *store, &module.memory) {
+        Some(Extern::Memory(m)) => m,
+        _ => return Err(abi_error("memory export is missing")),
+    };
+    let alloc: TypedFunc<i32, i32> = typed(store, &instance, &module.alloc)?;
+    let hook_fn: TypedFunc<(i32, i32), i64> = typed(store, &instance, hook_export)?;
+
+    let len = i32::try_from(input.len()).map_err(|_| abi_error("input length overflows i32"))?;
+    let ptr = alloc
+        .call(&mut *store, len)
+        .map_err(|e| classify(&e, "hongbao_alloc"))? as u32;
+    let Some(range) = guest_range(store, memory, ptr, input.len() as u32) else {
+        return Err(abi_error(format!(
+            "hongbao_alloc({len}) returned {ptr}, which is not {len} bytes inside the {}-byte memory",
+            memory.data_size(&*store)
+        )));
+    };
+    if ptr == 0 && !input.is_empty() {
+        return Err(abi_error(format!("hongbao_alloc({len}) returned a null pointer")));
+    }
+    memory.data_mut(&mut *store)[range].copy_from_slice(input);
+
+    let packed = hook_fn
+        .call(&mut *store, (ptr as i32, len))
+        .map_err(|e| classify(&e, hook.as_str()))?;
+    let (out_ptr, out_len) = unpack_output(packed);
+    if u64::from(out_len) > limits.output_bytes_max {
+        return Err(CallFailure::new(
+            FailureReason::BadOutput,
+            format!(
+                "output of {out_len} bytes at {out_ptr} exceeds output_bytes_max = {}",
+                limits.output_bytes_max
+            ),
+        ));
+    }
+    let Some(range) = guest_range(store, memory, out_ptr, out_len) else {
+        return Err(CallFailure::new(
+            FailureReason::BadOutput,
+            format!(
+                "output range {out_ptr}+{out_len} is outside the {}-byte memory",
+                memory.data_size(&*store)
+            ),
+        ));
+    };
+    parse_output(&memory.data(&*store)[range])
+}
+
+fn abi_error(detail: impl Into<String>) -> CallFailure {
+    CallFailure::new(FailureReason::AbiError, detail)
+}
+
+fn typed<P, R>(
+    store: &mut Store<CallState>,
+    instance: &Instance,
+    export: &wasmtime::ModuleExport,
+) -> Result<TypedFunc<P, R>, CallFailure>
+where
+    P: wasmtime::WasmParams,
+    R: wasmtime::WasmResults,
+{
+    match instance.get_module_export(&mut *store, export) {
+        Some(Extern::Func(f)) => f
+            .typed::<P, R>(&*store)
+            .map_err(|e| abi_error(format!("export has the wrong type: {e:#}"))),
+        _ => Err(abi_error("export is missing")),
+    }
+}
+
+/// `ptr..ptr+len` as a range of the guest's memory, if it lies inside it.
+fn guest_range(
+    store: &Store<CallState>,
+    memory: Memory,
+    ptr: u32,
+    len: u32,
+) -> Option<std::ops::Range<usize>> {
+    let start = ptr as usize;
+    let end = start.checked_add(len as usize)?;
+    (end <= memory.data_size(store)).then_some(start..end)
+}
+
+/// Checks an output before it is trusted: JSON of the right shape, a valid
+/// reason code, a bounded note.
+pub(crate) fn parse_output(bytes: &[u8]) -> Result<Decision, CallFailure> {
+    let bad = |d: String| CallFailure::new(FailureReason::BadOutput, d);
+    match serde_json::from_slice::<RuleOutput>(bytes) {
+        Ok(RuleOutput::Decision(d)) => {
+            if !is_valid_reason(&d.reason) {
+                return Err(bad(format!(
+                    "reason {:?} is not a valid reason code",
+                    d.reason.chars().take(80).collect::<String>()
+                )));
+            }
+            if d.note.as_ref().is_some_and(|n| n.len() > NOTE_BYTES_MAX) {
+                return Err(bad(format!("note longer than {NOTE_BYTES_MAX} bytes")));
+            }
+            Ok(d)
+        }
+        Ok(RuleOutput::Error(e)) => Err(CallFailure::new(
+            FailureReason::RuleError,
+            e.error.chars().take(NOTE_BYTES_MAX).collect::<String>(),
+        )),
+        Err(e) => Err(bad(format!("output is not a valid answer: {e}"))),
+    }
+}
+
+/// Maps a wasmtime error to a typed failure reason.
+pub(crate) fn classify(err: &wasmtime::Error, during: &str) -> CallFailure {
+    if let Some(hit) = err.downcast_ref::<LimitHit>() {
+        let reason = match hit {
+            LimitHit::Memory { .. } => FailureReason::MemoryLimit,
+            LimitHit::Table { .. } => FailureReason::TableLimit,
+        };
+        return CallFailure::new(reason, format!("{during}: {hit}"));
+    }
+    if let Some(h) = err.downcast_ref::<HostCallError>() {
+        return CallFailure::new(FailureReason::HostError, format!("{during}: {h}"));
+    }
+    if err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+        return CallFailure::new(FailureReason::Unavailable, format!("{during}: {err}"));
+    }
+    if let Some(trap) = err.downcast_ref::<Trap>() {
+        let reason = match trap {
+            Trap::OutOfFuel => FailureReason::Fuel,
+            Trap::Interrupt => FailureReason::Timeout,
+            Trap::StackOverflow => FailureReason::StackOverflow,
+            other => FailureReason::Trap(trap_kind(*other)),
+        };
+        return CallFailure::new(reason, format!("{during}: {trap}"));
+    }
+    CallFailure::new(
+        FailureReason::Trap("host".into()),
+        format!("{during}: {err:#}"),
+    )
+}
+
+fn trap_kind(trap: Trap) -> String {
+    match trap {
+        Trap::UnreachableCodeReached => "unreachable".into(),
+        Trap::MemoryOutOfBounds => "memory-out-of-bounds".into(),
+        Trap::TableOutOfBounds => "table-out-of-bounds".into(),
+        Trap::IndirectCallToNull => "indirect-call-to-null".into(),
+        Trap::BadSignature => "bad-signature".into(),
+        Trap::IntegerOverflow => "integer-overflow".into(),
+        Trap::IntegerDivisionByZero => "integer-divide-by-zero".into(),
+        Trap::BadConversionToInteger => "bad-conversion-to-integer".into(),
+        Trap::HeapMisaligned => "heap-misaligned".into(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
