@@ -228,7 +228,9 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
-        self.sandbox.validate().map_err(|e| format!("[sandbox] {e}"))?;
+        self.sandbox
+            .validate()
+            .map_err(|e| format!("[sandbox] {e}"))?;
         let defaults = crate::risk::limits::Limits::default().with(&self.limits);
         defaults.validate().map_err(|e| format!("[limits] {e}"))?;
         if self.settlement.expiry_seconds <= 0 {
@@ -256,7 +258,9 @@ impl Config {
             }
             match (r.scope, &r.merchant) {
                 (ScopeKind::Merchant, None) => {
-                    return Err(format!("{at}: scope = \"merchant\" needs merchant = \"<id>\""));
+                    return Err(format!(
+                        "{at}: scope = \"merchant\" needs merchant = \"<id>\""
+                    ));
                 }
                 (ScopeKind::Platform, Some(m)) => {
                     return Err(format!(
@@ -339,12 +343,20 @@ hooks = ["claim"]
             (format!("{RULE}colour = 1\n"), "colour"),
             (format!("{RULE}{RULE}"), "duplicate rule id"),
             (RULE.replace("platform", "merchant"), "needs merchant"),
-            (format!("{RULE}[rules.limits]\nfuel_per_call = 0\n"), "fuel_per_call"),
-            (format!("[sandbox]\nstack_bytes_max = 99999999\n{RULE}"), "stack_bytes_max"),
+            (
+                format!("{RULE}[rules.limits]\nfuel_per_call = 0\n"),
+                "fuel_per_call",
+            ),
+            (
+                format!("[sandbox]\nstack_bytes_max = 99999999\n{RULE}"),
+                "stack_bytes_max",
+            ),
             (RULE.replace("[\"claim\"]", "[\"clam\"]"), "clam"),
         ];
         for (text, needle) in cases {
-            let e = Config::parse(&text, Path::new(".")).expect_err(needle).to_string();
+            let e = Config::parse(&text, Path::new("."))
+                .expect_err(needle)
+                .to_string();
             assert!(e.contains(needle), "{e:?} should mention {needle:?}");
         }
     }

@@ -10,6 +10,7 @@
 //! - [`risk`]: the rule config, the Wasm sandbox and the combined verdict.
 #![deny(missing_docs)]
 
+pub mod bundled;
 pub mod config;
 pub mod event;
 pub mod risk;

@@ -134,7 +134,9 @@ fn run(
         )));
     };
     if ptr == 0 && !input.is_empty() {
-        return Err(abi_error(format!("hongbao_alloc({len}) returned a null pointer")));
+        return Err(abi_error(format!(
+            "hongbao_alloc({len}) returned a null pointer"
+        )));
     }
     memory.data_mut(&mut *store)[range].copy_from_slice(input);
 
@@ -233,7 +235,10 @@ pub(crate) fn classify(err: &wasmtime::Error, during: &str) -> CallFailure {
     if let Some(h) = err.downcast_ref::<HostCallError>() {
         return CallFailure::new(FailureReason::HostError, format!("{during}: {h}"));
     }
-    if err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+    if err
+        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
         return CallFailure::new(FailureReason::Unavailable, format!("{during}: {err}"));
     }
     if let Some(trap) = err.downcast_ref::<Trap>() {

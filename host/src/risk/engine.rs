@@ -5,9 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use rules_sdk::{
-    ABI_VERSION, ClaimFacts, ClaimRequest, Hook, PayoutFacts, PayoutRequest, Verdict,
-};
+use rules_sdk::{ABI_VERSION, ClaimFacts, ClaimRequest, Hook, PayoutFacts, PayoutRequest, Verdict};
 use serde::Serialize;
 use thiserror::Error;
 use wasmtime::{Extern, Store};
@@ -172,10 +170,10 @@ impl RiskEngine {
                 }
             };
             let mut problems = module.check_fits(&limits, &rc.hooks);
-            if problems.is_empty() {
-                if let Err(p) = probe(&sandbox, &module, &limits) {
-                    problems.push(p);
-                }
+            if problems.is_empty()
+                && let Err(p) = probe(&sandbox, &module, &limits)
+            {
+                problems.push(p);
             }
             if !problems.is_empty() {
                 refusals.push(Refusal {
@@ -186,9 +184,10 @@ impl RiskEngine {
             }
             let settings = serde_json::to_string(&rc.settings).unwrap_or_else(|_| "{}".into());
             let id_json = serde_json::to_string(&rc.id).unwrap_or_else(|_| "\"\"".into());
-            let input_prefix =
-                format!("{{\"abi_version\":{ABI_VERSION},\"rule_id\":{id_json},\"settings\":{settings},")
-                    .into_bytes();
+            let input_prefix = format!(
+                "{{\"abi_version\":{ABI_VERSION},\"rule_id\":{id_json},\"settings\":{settings},"
+            )
+            .into_bytes();
             let scope = match (rc.scope, &rc.merchant) {
                 (ScopeKind::Merchant, Some(m)) => Scope::Merchant(m.clone()),
                 _ => Scope::Platform,
@@ -199,7 +198,10 @@ impl RiskEngine {
                 priority: rc.priority,
                 hooks: rc.hooks.clone(),
                 limits,
-                on_failure: [rc.on_failure.at(Hook::Claim), rc.on_failure.at(Hook::Payout)],
+                on_failure: [
+                    rc.on_failure.at(Hook::Claim),
+                    rc.on_failure.at(Hook::Payout),
+                ],
                 module,
                 input_prefix,
             });
@@ -280,7 +282,9 @@ impl RiskEngine {
         facts: &[u8],
     ) -> Evaluation {
         let mut shared = Vec::with_capacity(request.len() + facts.len() + 64);
-        shared.extend_from_slice(format!("\"hook\":\"{hook}\",\"now\":{now},\"request\":").as_bytes());
+        shared.extend_from_slice(
+            format!("\"hook\":\"{hook}\",\"now\":{now},\"request\":").as_bytes(),
+        );
         shared.extend_from_slice(request);
         shared.extend_from_slice(b",\"facts\":");
         shared.extend_from_slice(facts);
@@ -406,10 +410,14 @@ pub fn check_module(
 ) -> Result<CompiledModule, Vec<String>> {
     let module = CompiledModule::compile(sandbox, bytes)?;
     let mut problems = module.check_fits(limits, &[]);
-    if problems.is_empty() {
-        if let Err(p) = probe(sandbox, &module, limits) {
-            problems.push(p);
-        }
+    if problems.is_empty()
+        && let Err(p) = probe(sandbox, &module, limits)
+    {
+        problems.push(p);
     }
-    if problems.is_empty() { Ok(module) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(module)
+    } else {
+        Err(problems)
+    }
 }

@@ -15,7 +15,11 @@ pub const LOG_LINE_BYTES_MAX: u32 = 1024;
 pub const ALLOWED_IMPORTS: &[(&str, &str, &[wasmtime::ValType], &[wasmtime::ValType])] = &[(
     IMPORT_MODULE,
     IMPORT_LOG,
-    &[wasmtime::ValType::I32, wasmtime::ValType::I32, wasmtime::ValType::I32],
+    &[
+        wasmtime::ValType::I32,
+        wasmtime::ValType::I32,
+        wasmtime::ValType::I32,
+    ],
     &[],
 )];
 
@@ -46,7 +50,9 @@ fn log(mut caller: Caller<'_, CallState>, level: i32, ptr: i32, len: i32) -> was
         return Err(refuse("zero-length line"));
     }
     if len > LOG_LINE_BYTES_MAX {
-        return Err(refuse(format!("line of {len} bytes exceeds {LOG_LINE_BYTES_MAX}")));
+        return Err(refuse(format!(
+            "line of {len} bytes exceeds {LOG_LINE_BYTES_MAX}"
+        )));
     }
     let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
         return Err(refuse("module exports no memory"));

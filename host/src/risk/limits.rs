@@ -36,7 +36,7 @@ pub const STACK_BYTES_MIN: usize = 16 * 1024;
 /// The epoch ticker's period, in milliseconds: the granularity of timeouts.
 pub const EPOCH_TICK_MS: u64 = 1;
 
-const _: () = assert!(MEMORY_BYTES_CEILING % WASM_PAGE_BYTES == 0);
+const _: () = assert!(MEMORY_BYTES_CEILING.is_multiple_of(WASM_PAGE_BYTES));
 const _: () = assert!(STACK_BYTES_MIN + HOST_STACK_HEADROOM_BYTES < WORKER_STACK_BYTES);
 const _: () = assert!(IO_BYTES_CEILING < MEMORY_BYTES_CEILING);
 const _: () = assert!(EPOCH_TICK_MS > 0 && EPOCH_TICK_MS <= TIMEOUT_MS_CEILING);
@@ -152,7 +152,12 @@ impl Limits {
     /// Returns the first limit that is zero, above its ceiling, or (for
     /// memory) not a whole number of wasm pages.
     pub fn validate(&self) -> Result<(), LimitError> {
-        check("fuel_per_call", self.fuel_per_call, 10_000, FUEL_PER_CALL_CEILING)?;
+        check(
+            "fuel_per_call",
+            self.fuel_per_call,
+            10_000,
+            FUEL_PER_CALL_CEILING,
+        )?;
         check("timeout_ms", self.timeout_ms, 1, TIMEOUT_MS_CEILING)?;
         check(
             "memory_bytes_max",
@@ -160,19 +165,44 @@ impl Limits {
             WASM_PAGE_BYTES,
             MEMORY_BYTES_CEILING,
         )?;
-        if self.memory_bytes_max % WASM_PAGE_BYTES != 0 {
+        if !self.memory_bytes_max.is_multiple_of(WASM_PAGE_BYTES) {
             return Err(LimitError {
                 name: "memory_bytes_max",
                 value: self.memory_bytes_max,
                 why: format!("must be a multiple of the {WASM_PAGE_BYTES}-byte wasm page"),
             });
         }
-        check("table_elements_max", self.table_elements_max, 0, TABLE_ELEMENTS_CEILING)?;
-        check("input_bytes_max", self.input_bytes_max, 1024, IO_BYTES_CEILING)?;
-        check("output_bytes_max", self.output_bytes_max, 64, IO_BYTES_CEILING)?;
-        check("module_bytes_max", self.module_bytes_max, 8, MODULE_BYTES_CEILING)?;
+        check(
+            "table_elements_max",
+            self.table_elements_max,
+            0,
+            TABLE_ELEMENTS_CEILING,
+        )?;
+        check(
+            "input_bytes_max",
+            self.input_bytes_max,
+            1024,
+            IO_BYTES_CEILING,
+        )?;
+        check(
+            "output_bytes_max",
+            self.output_bytes_max,
+            64,
+            IO_BYTES_CEILING,
+        )?;
+        check(
+            "module_bytes_max",
+            self.module_bytes_max,
+            8,
+            MODULE_BYTES_CEILING,
+        )?;
         check("host_calls_max", self.host_calls_max, 0, 1_000_000)?;
-        check("host_call_bytes_max", self.host_call_bytes_max, 0, IO_BYTES_CEILING)?;
+        check(
+            "host_call_bytes_max",
+            self.host_call_bytes_max,
+            0,
+            IO_BYTES_CEILING,
+        )?;
         Ok(())
     }
 

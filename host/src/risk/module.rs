@@ -70,7 +70,10 @@ fn val_name(v: &ValType) -> &'static str {
     }
 }
 
-fn signature(params: impl Iterator<Item = ValType>, results: impl Iterator<Item = ValType>) -> String {
+fn signature(
+    params: impl Iterator<Item = ValType>,
+    results: impl Iterator<Item = ValType>,
+) -> String {
     let p: Vec<_> = params.map(|v| val_name(&v)).collect();
     let r: Vec<_> = results.map(|v| val_name(&v)).collect();
     format!("({}) -> ({})", p.join(", "), r.join(", "))
@@ -139,8 +142,20 @@ impl CompiledModule {
             ExternType::Memory(_) => None,
             other => Some(format!("must be a memory, found a {}", kind_name(other))),
         });
-        let abi_version = check_func(&module, EXPORT_ABI_VERSION, &[], &[ValType::I32], &mut problems);
-        let alloc = check_func(&module, EXPORT_ALLOC, &[ValType::I32], &[ValType::I32], &mut problems);
+        let abi_version = check_func(
+            &module,
+            EXPORT_ABI_VERSION,
+            &[],
+            &[ValType::I32],
+            &mut problems,
+        );
+        let alloc = check_func(
+            &module,
+            EXPORT_ALLOC,
+            &[ValType::I32],
+            &[ValType::I32],
+            &mut problems,
+        );
         let mut hooks = [None, None];
         for hook in Hook::ALL {
             let name = abi::hook_export(hook);
@@ -163,10 +178,16 @@ impl CompiledModule {
         }
         let resources = module.resources_required();
         if resources.num_memories > 1 {
-            problems.push(format!("defines {} memories; at most one", resources.num_memories));
+            problems.push(format!(
+                "defines {} memories; at most one",
+                resources.num_memories
+            ));
         }
         if resources.num_tables > 1 {
-            problems.push(format!("defines {} tables; at most one", resources.num_tables));
+            problems.push(format!(
+                "defines {} tables; at most one",
+                resources.num_tables
+            ));
         }
         let pre = match sandbox.linker().instantiate_pre(&module) {
             Ok(pre) => Some(pre),
@@ -243,7 +264,10 @@ impl CompiledModule {
 
     /// The hooks the module exports.
     pub fn hooks(&self) -> Vec<Hook> {
-        Hook::ALL.into_iter().filter(|&h| self.hook(h).is_some()).collect()
+        Hook::ALL
+            .into_iter()
+            .filter(|&h| self.hook(h).is_some())
+            .collect()
     }
 
     pub(crate) fn hook(&self, hook: Hook) -> Option<&ModuleExport> {
@@ -321,6 +345,9 @@ fn check_func(
             let got = func_signature(ft);
             (got != want).then(|| format!("has signature {got}, expected {want}"))
         }
-        other => Some(format!("must be a function {want}, found a {}", kind_name(other))),
+        other => Some(format!(
+            "must be a function {want}, found a {}",
+            kind_name(other)
+        )),
     })
 }

@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, WasmFeatures, Linker, OptLevel, PoolingAllocationConfig,
+    Config, Engine, InstanceAllocationStrategy, Linker, OptLevel, PoolingAllocationConfig,
+    WasmFeatures,
 };
 
 use super::host_imports;
 use super::limits::{
-    EPOCH_TICK_MS, EngineLimits, IO_BYTES_CEILING, LimitError, MEMORY_BYTES_CEILING,
-    TABLE_ELEMENTS_CEILING,
+    EPOCH_TICK_MS, EngineLimits, LimitError, MEMORY_BYTES_CEILING, TABLE_ELEMENTS_CEILING,
 };
 use super::store::CallState;
 
@@ -44,7 +44,9 @@ pub struct Sandbox {
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sandbox").field("limits", &self.limits).finish()
+        f.debug_struct("Sandbox")
+            .field("limits", &self.limits)
+            .finish()
     }
 }
 
@@ -150,7 +152,6 @@ fn engine_config(limits: &EngineLimits) -> Config {
     pool.table_keep_resident(16 * 1024);
     pool.max_unused_warm_slots(limits.instances_max);
     c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    debug_assert!(IO_BYTES_CEILING < MEMORY_BYTES_CEILING);
     c
 }
 

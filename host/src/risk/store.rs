@@ -70,7 +70,11 @@ impl CallState {
     /// # Errors
     ///
     /// Returns a [`HostCallError`] once the call count or byte total is over its limit.
-    pub fn charge_host_call(&mut self, import: &'static str, bytes: u64) -> Result<(), HostCallError> {
+    pub fn charge_host_call(
+        &mut self,
+        import: &'static str,
+        bytes: u64,
+    ) -> Result<(), HostCallError> {
         self.host_calls += 1;
         self.host_call_bytes = self.host_call_bytes.saturating_add(bytes);
         if self.host_calls > self.host_calls_max {

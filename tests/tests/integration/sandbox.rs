@@ -1,0 +1,169 @@
+//! Hostile WAT modules against the sandbox. Each case names the entry of
+//! `shared/cases/README.md` it reproduces.
+
+use hongbao::risk::{Evaluator, FailureReason};
+use hongbao_tests::{NOW, claim, engine, one_rule};
+use rules_sdk::Verdict;
+
+fn only_rule(e: &hongbao::risk::Evaluation) -> &hongbao::risk::RuleOutcome {
+    assert_eq!(e.rules.len(), 1, "exactly one rule ran: {e:?}");
+    &e.rules[0]
+}
+
+/// S01: an endless loop ends in the failure verdict every time, the deadline
+/// re-armed per call, and an allow rule on the same engine still answers.
+#[test]
+fn s01_endless_loop_times_out_every_call_and_host_keeps_serving() -> anyhow::Result<()> {
+    let cfg = format!(
+        "{}{}",
+        one_rule("loop", "endless_loop", "priority = 1"),
+        one_rule("ok", "allow", "priority = 2")
+    );
+    let e = engine(&cfg)?;
+    let (req, facts) = claim("1.00", "u-1");
+    for _ in 0..3 {
+        let ev = e.claim(NOW, &req, &facts);
+        assert_eq!(ev.verdict, Verdict::Review);
+        let looped = &ev.rules[0];
+        assert_eq!(looped.rule_id, "loop");
+        assert!(
+            matches!(
+                looped.failure,
+                Some(FailureReason::Fuel | FailureReason::Timeout)
+            ),
+            "{looped:?}"
+        );
+        assert_eq!(ev.rules[1].verdict, Verdict::Allow);
+    }
+    Ok(())
+}
+
+/// S01 (second half): a fast rule doing alloc, write, evaluate and read,
+/// 10,000 times on the same claim: identical decisions, no timeout.
+#[test]
+fn s01_fast_rule_ten_thousand_identical_decisions() -> anyhow::Result<()> {
+    let e = engine(&one_rule("ok", "allow", ""))?;
+    let (req, facts) = claim("1.00", "u-1");
+    let first = e.claim(NOW, &req, &facts);
+    assert_eq!(first.verdict, Verdict::Allow);
+    for _ in 0..10_000 {
+        let ev = e.claim(NOW, &req, &facts);
+        assert_eq!(ev.verdict, first.verdict);
+        assert_eq!(ev.rules[0].fuel_used, first.rules[0].fuel_used);
+        assert_eq!(ev.rules[0].failure, None);
+    }
+    Ok(())
+}
+
+/// S03: growth past a 16 MiB cap is refused with a memory-limit reason.
+#[test]
+fn s03_memory_bomb_hits_memory_limit() -> anyhow::Result<()> {
+    let e = engine(&one_rule(
+        "bomb",
+        "memory_bomb",
+        "[rules.limits]\nmemory_bytes_max = 16777216",
+    ))?;
+    let (req, facts) = claim("1.00", "u-1");
+    let ev = e.claim(NOW, &req, &facts);
+    let r = only_rule(&ev);
+    assert_eq!(r.failure, Some(FailureReason::MemoryLimit), "{r:?}");
+    assert_eq!(r.reason, "memory-limit");
+    assert_eq!(ev.verdict, Verdict::Review);
+    assert!(
+        r.detail.as_deref().unwrap_or("").contains("16777216"),
+        "{r:?}"
+    );
+    Ok(())
+}
+
+/// S03: a table grown to ten million elements hits the table limit.
+#[test]
+fn s03_table_bomb_hits_table_limit() -> anyhow::Result<()> {
+    let e = engine(&one_rule("tables", "table_bomb", ""))?;
+    let (req, facts) = claim("1.00", "u-1");
+    let ev = e.claim(NOW, &req, &facts);
+    assert_eq!(only_rule(&ev).failure, Some(FailureReason::TableLimit));
+    assert_eq!(ev.verdict, Verdict::Review);
+    Ok(())
+}
+
+/// S07: a mutable global and a static buffer do not survive between calls.
+#[test]
+fn s07_no_state_between_calls() -> anyhow::Result<()> {
+    let e = engine(&one_rule("state", "carry_state", ""))?;
+    let (req1, facts1) = claim("1.00", "alice-u1");
+    let (req2, facts2) = claim("1.00", "bob-u2");
+    let first = e.claim(NOW, &req1, &facts1);
+    let second = e.claim(NOW, &req2, &facts2);
+    for ev in [&first, &second] {
+        let r = only_rule(ev);
+        assert_eq!(r.failure, None, "{r:?}");
+        assert_eq!(r.verdict, Verdict::Allow, "seen flag leaked: {r:?}");
+    }
+    let note = only_rule(&second).detail.clone().unwrap_or_default();
+    assert!(
+        !note.contains("alice"),
+        "U2's evaluation saw U1's id: {note:?}"
+    );
+    Ok(())
+}
+
+/// S08: a trap on 0.13 gives the failure verdict; ten normal claims after it
+/// get their normal verdict.
+#[test]
+fn s08_trap_does_not_poison_following_calls() -> anyhow::Result<()> {
+    let e = engine(&one_rule("trap013", "trap_on_amount", ""))?;
+    let (req, facts) = claim("0.13", "u-1");
+    let ev = e.claim(NOW, &req, &facts);
+    assert_eq!(ev.verdict, Verdict::Review);
+    assert_eq!(
+        only_rule(&ev).failure,
+        Some(FailureReason::Trap("unreachable".into()))
+    );
+    let (req, facts) = claim("1.00", "u-1");
+    for _ in 0..10 {
+        let ev = e.claim(NOW, &req, &facts);
+        assert_eq!(ev.verdict, Verdict::Allow, "{ev:?}");
+    }
+    Ok(())
+}
+
+/// S09: hostile output pointers and lengths are refused with bad-output,
+/// and a valid output away from offset 0 is read where the guest put it.
+#[test]
+fn s09_output_pointers_are_untrusted() -> anyhow::Result<()> {
+    let (req, facts) = claim("1.00", "u-1");
+    for m in ["bad_output_a", "bad_output_b", "bad_output_c"] {
+        let e = engine(&one_rule("bad", m, ""))?;
+        let ev = e.claim(NOW, &req, &facts);
+        assert_eq!(
+            only_rule(&ev).failure,
+            Some(FailureReason::BadOutput),
+            "{m}: {ev:?}"
+        );
+        assert_eq!(ev.verdict, Verdict::Review, "{m}");
+    }
+    let e = engine(&one_rule("offset", "output_at_offset", ""))?;
+    let ev = e.claim(NOW, &req, &facts);
+    assert_eq!(ev.verdict, Verdict::Deny);
+    assert_eq!(only_rule(&ev).reason, "at_offset");
+    Ok(())
+}
+
+/// S10: a forbidden import and a mistyped or unknown host import are
+/// refused at load, naming each import.
+#[test]
+fn s10_bad_imports_refused_at_load_naming_the_import() {
+    let err = engine(&one_rule("wasi", "forbidden_import", ""))
+        .expect_err("WASI import must be refused")
+        .to_string();
+    assert!(err.contains("wasi_snapshot_preview1.fd_write"), "{err}");
+    let err = engine(&one_rule("typo", "mistyped_import", ""))
+        .expect_err("mistyped import must be refused")
+        .to_string();
+    assert!(
+        err.contains("hongbao.log with signature (i64) -> ()"),
+        "{err}"
+    );
+    assert!(err.contains("hongbao.secret"), "{err}");
+}

@@ -1,0 +1,7 @@
+;; Attacks output reading: returns pointer near the end of memory with a 2 GiB length (ptr 65500, len 0x7FFFFFFF).
+(module
+  (memory (export "memory") 2)
+  (func (export "hongbao_abi_version") (result i32) i32.const 1)
+  (func (export "hongbao_alloc") (param i32) (result i32) i32.const 8192)
+  (func (export "hongbao_claim") (param i32 i32) (result i64)
+    (i64.or (i64.shl (i64.const 65500) (i64.const 32)) (i64.const 0x7FFFFFFF))))
