@@ -261,7 +261,8 @@ fn decide(
                 }
             }
             Err(_) if !networks.is_empty() => {
-                findings.push(Decision::review(REASON_INVALID_IP).with_note(format!("ip {text:?}")));
+                findings
+                    .push(Decision::review(REASON_INVALID_IP).with_note(format!("ip {text:?}")));
             }
             Err(_) => {}
         },
@@ -576,7 +577,10 @@ mod tests {
             (json!({"user": ["u-1"]}), "unknown field"),
         ];
         for (settings, fragment) in cases {
-            assert_error(&testing::run(claim, &claim_with(settings.clone())), fragment);
+            assert_error(
+                &testing::run(claim, &claim_with(settings.clone())),
+                fragment,
+            );
             assert_error(&testing::run(payout, &payout_with(settings)), fragment);
         }
     }

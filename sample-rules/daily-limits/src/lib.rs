@@ -178,11 +178,7 @@ mod tests {
 
     #[test]
     fn an_ordinary_claim_is_allowed() {
-        assert_decision(
-            &decide(&testing::claim_fixture()),
-            Verdict::Allow,
-            "ok",
-        );
+        assert_decision(&decide(&testing::claim_fixture()), Verdict::Allow, "ok");
     }
 
     #[test]
@@ -213,16 +209,8 @@ mod tests {
 
     #[test]
     fn a_claim_landing_exactly_on_the_amount_limit_is_allowed() {
-        assert_decision(
-            &decide(&input(3, "999.00", "1.00")),
-            Verdict::Allow,
-            "ok",
-        );
-        assert_decision(
-            &decide(&input(0, "0.00", "1000.00")),
-            Verdict::Allow,
-            "ok",
-        );
+        assert_decision(&decide(&input(3, "999.00", "1.00")), Verdict::Allow, "ok");
+        assert_decision(&decide(&input(0, "0.00", "1000.00")), Verdict::Allow, "ok");
     }
 
     #[test]
@@ -289,9 +277,7 @@ mod tests {
     #[test]
     fn missing_counters_are_an_error_not_a_pass() {
         let mut value = serde_json::to_value(testing::claim_fixture()).expect("fixture encodes");
-        let facts = value["facts"]
-            .as_object_mut()
-            .expect("facts is an object");
+        let facts = value["facts"].as_object_mut().expect("facts is an object");
         facts.remove("user_claimed_today");
         let bytes = serde_json::to_vec(&value).expect("input encodes");
         assert_error(&testing::run_bytes(claim, &bytes), "user_claimed_today");

@@ -129,7 +129,9 @@ impl Settings {
             ));
         }
         if self.ip_claims_review == 0 {
-            return Err(RuleError::new("setting ip_claims_review must be at least 1"));
+            return Err(RuleError::new(
+                "setting ip_claims_review must be at least 1",
+            ));
         }
         if self.ip_claims_deny < self.ip_claims_review {
             return Err(RuleError::new(
@@ -200,12 +202,10 @@ pub fn claim(input: &ClaimInput<Settings>) -> Result<Decision, RuleError> {
         ));
     }
     if facts.user_claims_last_hour > settings.user_hourly_claims_max {
-        findings.push(
-            Decision::review(REASON_USER_CLAIM_BURST).with_note(format!(
-                "{} claims by the user in the last hour, more than {}",
-                facts.user_claims_last_hour, settings.user_hourly_claims_max
-            )),
-        );
+        findings.push(Decision::review(REASON_USER_CLAIM_BURST).with_note(format!(
+            "{} claims by the user in the last hour, more than {}",
+            facts.user_claims_last_hour, settings.user_hourly_claims_max
+        )));
     }
     if device.is_none() {
         findings.push(Decision::review(REASON_MISSING_DEVICE));

@@ -179,7 +179,11 @@ mod tests {
     #[test]
     fn ordinary_claims_are_allowed() {
         assert_decision(&decide(&testing::claim_fixture()), Verdict::Allow, "ok");
-        assert_decision(&decide(&input(Some(30 * DAY), "80.00")), Verdict::Allow, "ok");
+        assert_decision(
+            &decide(&input(Some(30 * DAY), "80.00")),
+            Verdict::Allow,
+            "ok",
+        );
         assert_decision(&decide(&input(Some(0), "1.00")), Verdict::Allow, "ok");
     }
 
@@ -203,7 +207,11 @@ mod tests {
             Verdict::Review,
             REASON_NEW_ACCOUNT_LARGE_CLAIM,
         );
-        assert_decision(&decide(&input(Some(7 * DAY), "50.01")), Verdict::Allow, "ok");
+        assert_decision(
+            &decide(&input(Some(7 * DAY), "50.01")),
+            Verdict::Allow,
+            "ok",
+        );
     }
 
     #[test]
@@ -259,11 +267,19 @@ mod tests {
     fn settings_override_the_defaults() {
         let mut input = input(Some(20 * DAY), "10.00");
         input.settings = json!({"min_age_seconds": 30 * DAY, "large_amount": "9.99"});
-        assert_decision(&decide(&input), Verdict::Review, REASON_NEW_ACCOUNT_LARGE_CLAIM);
+        assert_decision(
+            &decide(&input),
+            Verdict::Review,
+            REASON_NEW_ACCOUNT_LARGE_CLAIM,
+        );
         input.settings = json!({"large_amount": "0.00"});
         input.facts.account_age_seconds = Some(DAY);
         input.request.amount = amount("0.01");
-        assert_decision(&decide(&input), Verdict::Review, REASON_NEW_ACCOUNT_LARGE_CLAIM);
+        assert_decision(
+            &decide(&input),
+            Verdict::Review,
+            REASON_NEW_ACCOUNT_LARGE_CLAIM,
+        );
     }
 
     #[test]
