@@ -30,6 +30,8 @@ pub const WAT: &[(&str, &str)] = &[
         include_str!("../wat/output_at_offset.wat"),
     ),
     ("divide_by_zero", include_str!("../wat/divide_by_zero.wat")),
+    ("deep_recursion", include_str!("../wat/deep_recursion.wat")),
+    ("hostile_log", include_str!("../wat/hostile_log.wat")),
 ];
 
 /// The bytes of a hand-written module or of a bundled sample rule.

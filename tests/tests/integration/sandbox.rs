@@ -167,3 +167,38 @@ fn s10_bad_imports_refused_at_load_naming_the_import() {
     );
     assert!(err.contains("hongbao.secret"), "{err}");
 }
+
+/// S04: a host import given invalid UTF-8, a zero length or a pointer past
+/// memory ends that rule with host-error; the host goes on serving.
+#[test]
+fn s04_hostile_host_import_arguments_are_host_errors() -> anyhow::Result<()> {
+    let e = engine(&one_rule("log", "hostile_log", "on_failure = \"deny\""))?;
+    for amount in ["1.00", "2.00", "3.00"] {
+        let (req, facts) = claim(amount, "u-1");
+        let ev = e.claim(NOW, &req, &facts);
+        let r = only_rule(&ev);
+        assert_eq!(r.failure, Some(FailureReason::HostError), "{amount}: {r:?}");
+        assert_eq!(ev.verdict, Verdict::Deny);
+    }
+    let (req, facts) = claim("4.00", "u-1");
+    assert_eq!(e.claim(NOW, &req, &facts).verdict, Verdict::Allow);
+    Ok(())
+}
+
+/// S05: a million-deep recursion calling a host import at each level traps
+/// with stack-overflow (or runs out of host calls first), never aborts.
+#[test]
+fn s05_deep_recursion_traps_and_host_lives() -> anyhow::Result<()> {
+    let cfg = one_rule(
+        "deep",
+        "deep_recursion",
+        "[rules.limits]\nhost_calls_max = 1000000\nhost_call_bytes_max = 1048576\nfuel_per_call = 1000000000\ntimeout_ms = 5000",
+    );
+    let e = engine(&cfg)?;
+    let (req, facts) = claim("1.00", "u-1");
+    let ev = e.claim(NOW, &req, &facts);
+    assert_eq!(only_rule(&ev).failure, Some(FailureReason::StackOverflow), "{ev:?}");
+    let e = engine(&one_rule("ok", "allow", ""))?;
+    assert_eq!(e.claim(NOW, &req, &facts).verdict, Verdict::Allow);
+    Ok(())
+}
