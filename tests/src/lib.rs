@@ -32,6 +32,7 @@ pub const WAT: &[(&str, &str)] = &[
     ("divide_by_zero", include_str!("../wat/divide_by_zero.wat")),
     ("deep_recursion", include_str!("../wat/deep_recursion.wat")),
     ("hostile_log", include_str!("../wat/hostile_log.wat")),
+    ("amount_floor", include_str!("../wat/amount_floor.wat")),
 ];
 
 /// The bytes of a hand-written module or of a bundled sample rule.

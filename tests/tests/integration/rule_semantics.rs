@@ -74,3 +74,24 @@ fn r05_order_is_stable_across_file_order() -> anyhow::Result<()> {
     assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
     Ok(())
 }
+
+/// M09: amounts cross the rule boundary as exact strings. A hand-written
+/// WAT rule (no SDK) parses them into integer fen and compares with 4.81.
+#[test]
+fn m09_amounts_cross_the_boundary_exactly() -> anyhow::Result<()> {
+    let e = engine(&one_rule("floor", "amount_floor", ""))?;
+    for (amount, verdict) in [
+        ("4.81", Verdict::Deny),
+        ("10.10", Verdict::Deny),
+        ("0.30", Verdict::Allow),
+        ("4.80", Verdict::Allow),
+    ] {
+        let (req, facts) = claim(amount, "u-1");
+        let ev = e.claim(NOW, &req, &facts);
+        let r = &ev.rules[0];
+        assert_eq!(r.failure, None, "{amount}: {r:?}");
+        assert_eq!(ev.verdict, verdict, "{amount}");
+        assert_eq!(r.detail.as_deref(), Some(amount), "the rule saw the exact string");
+    }
+    Ok(())
+}
