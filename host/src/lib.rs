@@ -12,3 +12,4 @@
 
 pub mod event;
 pub mod risk;
+pub mod traffic;
