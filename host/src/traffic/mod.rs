@@ -59,6 +59,8 @@ mod names;
 mod rng;
 mod sink;
 mod stats;
+#[cfg(test)]
+mod tests;
 
 use std::io::{self, Write};
 
