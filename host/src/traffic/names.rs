@@ -18,10 +18,13 @@
 //! | scripted burst | IP `198.51.100.{n}`, devices `dev-bot-{n}-{k}` | `198.51.100.4` |
 //! | blocklisted | see [`BLOCKLISTED_USERS`], [`BLOCKLISTED_DEVICES`], [`BLOCKLISTED_IPS`] | `dev-bl-2` |
 //!
-//! IP addresses come from documentation ranges only: ordinary users' home
-//! addresses from `2001:db8:1::/48`, shared mobile gateways from
-//! `192.0.2.0/24`, scripted bursts from `198.51.100.0/24`, blocklisted ones
-//! from `203.0.113.1..=5`.
+//! IP addresses come from documentation ranges only, in canonical form:
+//! ordinary users' home addresses from `2001:db8:1::/48`, device-farm
+//! proxies from `2001:db8:2::/48`, merchant offices (staff) from
+//! `2001:db8:3::/48`, the blocklisted users' own addresses from
+//! `2001:db8:6::/48`, shared mobile gateways from `192.0.2.0/24`, scripted
+//! bursts from `198.51.100.0/24`, blocklisted addresses from
+//! `203.0.113.1..=5`.
 
 /// Users the bundled platform config blocklists.
 pub const BLOCKLISTED_USERS: &[&str] = &["u-bl-1", "u-bl-2", "u-bl-3", "u-bl-4", "u-bl-5"];
@@ -75,7 +78,10 @@ pub(super) fn user_device(n: usize) -> String {
 
 /// The home address of account number `n`, unique per account.
 pub(super) fn home_ip(n: usize) -> String {
-    format!("2001:db8:1::{:x}:{:x}", n >> 16, n & 0xffff)
+    match n >> 16 {
+        0 => format!("2001:db8:1::{:x}", n & 0xffff),
+        hi => format!("2001:db8:1::{hi:x}:{:x}", n & 0xffff),
+    }
 }
 
 /// A shared mobile-carrier gateway address, `192.0.2.1..=254`.

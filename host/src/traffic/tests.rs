@@ -479,6 +479,31 @@ fn traffic_ordinary_users_stay_ordinary() {
 }
 
 #[test]
+fn traffic_addresses_are_canonical_documentation_addresses() {
+    use std::net::IpAddr;
+    let (_, _, parsed) = sample();
+    let mut seen = 0;
+    for e in parsed {
+        if let Event::Claim { ip: Some(ip), .. } | Event::Payout { ip: Some(ip), .. } = e {
+            let addr: IpAddr = ip.parse().expect("a valid address");
+            assert_eq!(addr.to_string(), *ip, "not canonical");
+            let documentation = match addr {
+                IpAddr::V4(v4) => {
+                    let [a, b, c, _] = v4.octets();
+                    matches!((a, b, c), (192, 0, 2) | (198, 51, 100) | (203, 0, 113))
+                }
+                IpAddr::V6(v6) => v6.segments()[..2] == [0x2001, 0xdb8],
+            };
+            assert!(documentation, "{ip} is not a documentation address");
+            seen += 1;
+        }
+    }
+    assert!(seen > 10_000);
+    assert_eq!(super::names::home_ip(0x1_0001), "2001:db8:1::1:1");
+    assert_eq!(super::names::home_ip(42), "2001:db8:1::2a");
+}
+
+#[test]
 fn traffic_exports_the_names_the_config_needs() {
     assert_eq!(staff_users(7), ["m7-staff-1", "m7-staff-2", "m7-staff-3"]);
     assert_eq!(
