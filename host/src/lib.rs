@@ -14,3 +14,4 @@ pub mod bundled;
 pub mod config;
 pub mod event;
 pub mod risk;
+pub mod traffic;
