@@ -12,3 +12,5 @@
 
 pub mod event;
 pub mod risk;
+pub mod rng;
+pub mod split;
