@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod event;
+pub mod ledger;
 pub mod risk;
 pub mod rng;
 pub mod split;
