@@ -15,3 +15,4 @@ pub mod ledger;
 pub mod risk;
 pub mod rng;
 pub mod split;
+pub mod velocity;
