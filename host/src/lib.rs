@@ -14,5 +14,6 @@ pub mod event;
 pub mod ledger;
 pub mod risk;
 pub mod rng;
+pub mod settlement;
 pub mod split;
 pub mod velocity;
