@@ -30,11 +30,15 @@ pub use store::{Batch, LedgerStore, MemoryStore};
 /// [`Amount`] and the sum of all balances cannot overflow.
 pub const BALANCE_FEN_MAX: i64 = AMOUNT_FEN_MAX;
 
-/// An [`Amount`] for a fen count, saturating below at zero and above at
-/// [`AMOUNT_FEN_MAX`]; for reporting balances and sums that are known to be
-/// in range.
-pub fn fen_to_amount(fen: i64) -> Amount {
-    Amount::from_fen(fen.clamp(0, AMOUNT_FEN_MAX)).unwrap_or(Amount::ZERO)
+/// An [`Amount`] for a fen count (`i64` or `i128`), saturating below at
+/// zero and above at [`AMOUNT_FEN_MAX`]; for reporting balances and sums
+/// that are known to be in range.
+pub fn fen_to_amount(fen: impl Into<i128>) -> Amount {
+    let clamped = fen.into().clamp(0, i128::from(AMOUNT_FEN_MAX));
+    i64::try_from(clamped)
+        .ok()
+        .and_then(Amount::from_fen)
+        .unwrap_or(Amount::ZERO)
 }
 
 /// Where a transfer stands.

@@ -9,6 +9,7 @@ use rules_sdk::Amount;
 use thiserror::Error;
 
 pub use crate::event::SplitKind;
+use crate::ledger::fen_to_amount;
 use crate::rng::SplitMix64;
 
 /// The most shares one packet may have.
@@ -133,14 +134,6 @@ fn check(total: Amount, shares: u32, cap: Amount) -> Result<(), SplitError> {
         });
     }
     Ok(())
-}
-
-/// An amount for a fen count known to be non-negative; saturates at the
-/// largest [`Amount`] for display of totals beyond it.
-fn fen_to_amount(fen: i128) -> Amount {
-    let fen = i64::try_from(fen.clamp(0, i128::from(rules_sdk::AMOUNT_FEN_MAX)))
-        .unwrap_or(rules_sdk::AMOUNT_FEN_MAX);
-    Amount::from_fen(fen).unwrap_or(Amount::ZERO)
 }
 
 fn fixed(total: i64, shares: u32) -> Vec<i64> {

@@ -46,7 +46,7 @@ pub use record::{DecisionInput, DecisionRecord, Expiry, Outcome, Status};
 pub use summary::MoneySummary;
 
 use crate::event::Event;
-use crate::ledger::{Account, Ledger, LedgerStore, MemoryStore};
+use crate::ledger::{Account, Ledger, LedgerStore, MemoryStore, fen_to_amount};
 use crate::risk::Evaluator;
 use crate::velocity::Velocity;
 use idempotency::{Requests, Seen};
@@ -290,24 +290,37 @@ impl<S: LedgerStore> Settlement<S> {
     /// The available balance of `merchant`.
     pub fn merchant_available(&self, merchant: &str) -> Amount {
         let account = Account::MerchantAvailable(merchant.to_string());
-        crate::ledger::fen_to_amount(self.ledger.balance(&account).available_fen())
+        fen_to_amount(self.ledger.balance(&account).available_fen())
     }
 
     /// The posted balance of `user`'s wallet.
     pub fn wallet(&self, user: &str) -> Amount {
         let account = Account::Wallet(user.to_string());
-        crate::ledger::fen_to_amount(self.ledger.balance(&account).posted_fen)
+        fen_to_amount(self.ledger.balance(&account).posted_fen)
     }
 
     /// How many packets, claims, payouts and stored request ids there are.
-    pub fn counts(&self) -> (usize, usize, usize, usize) {
-        (
-            self.packets.len(),
-            self.claims.len(),
-            self.payouts.len(),
-            self.requests.len(),
-        )
+    pub fn counts(&self) -> Counts {
+        Counts {
+            packets: self.packets.len(),
+            claims: self.claims.len(),
+            payouts: self.payouts.len(),
+            requests: self.requests.len(),
+        }
     }
+}
+
+/// Sizes of the core's state, for reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    /// Packets created.
+    pub packets: usize,
+    /// Claims the rules let through.
+    pub claims: usize,
+    /// Payouts that passed the host's checks.
+    pub payouts: usize,
+    /// Request ids stored for idempotency.
+    pub requests: usize,
 }
 
 /// The ledger transfer id of step `step` of request `request` of `kind`.

@@ -66,16 +66,15 @@ impl<S: LedgerStore> Settlement<S> {
             });
         let deposited = -external;
         let parts = merchants + escrow_available + reserved + wallets + held + frozen;
-        let amount = |fen: i128| fen_to_amount(i64::try_from(fen).unwrap_or(i64::MAX));
         MoneySummary {
-            deposited: amount(deposited),
-            in_escrow: amount(escrow_available),
-            reserved: amount(reserved),
-            paid_out: amount(wallets),
-            held_for_review: amount(held),
-            frozen: amount(frozen),
+            deposited: fen_to_amount(deposited),
+            in_escrow: fen_to_amount(escrow_available),
+            reserved: fen_to_amount(reserved),
+            paid_out: fen_to_amount(wallets),
+            held_for_review: fen_to_amount(held),
+            frozen: fen_to_amount(frozen),
             refunded: fen_to_amount(self.refunded_fen),
-            merchant_available: amount(merchants),
+            merchant_available: fen_to_amount(merchants),
             zero_sum_ok: parts == deposited && self.ledger.check_invariants().is_ok(),
         }
     }
