@@ -52,9 +52,8 @@ impl<S: LedgerStore> Settlement<S> {
                 let posted = i128::from(balance.posted_fen);
                 match account {
                     Account::External => external += posted,
-                    Account::MerchantAvailable(_) => {
-                        merchants += i128::from(balance.available_fen())
-                    }
+                    // Merchants never have pending debits: posted is available.
+                    Account::MerchantAvailable(_) => merchants += posted,
                     Account::Escrow(_) => {
                         escrow_available += i128::from(balance.available_fen());
                         reserved += i128::from(balance.debits_pending_fen);
