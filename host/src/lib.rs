@@ -7,11 +7,23 @@
 //! - [`settlement`]: packets, claims, payouts, reviews, freezes, expiry and
 //!   idempotent request ids, on top of the ledger.
 //! - [`velocity`]: the facts and velocity features computed for rules.
-//! - [`risk`]: the rule config, the Wasm sandbox and the combined verdict.
+//! - [`risk`]: the Wasm sandbox, rule loading and the combined verdict.
+//! - [`config`]: the operator's TOML config.
+//! - [`traffic`]: the seeded sample-traffic generator.
+//! - [`report`]: the run report.
+//! - [`cli`]: the `hongbao` subcommands.
 #![deny(missing_docs)]
 
 pub mod bundled;
+pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod event;
+pub mod ledger;
+pub mod report;
 pub mod risk;
+pub mod rng;
+pub mod settlement;
+pub mod split;
 pub mod traffic;
+pub mod velocity;

@@ -1,0 +1,238 @@
+//! Payouts: a reserved share is posted to the user's wallet, held for
+//! review, returned to the packet, or moved to the frozen account.
+
+use rules_sdk::{Amount, Hook, PayoutRequest, Verdict};
+use serde::Serialize;
+
+use super::claim::ClaimState;
+use super::record::{DecisionInput, DecisionRecord, Outcome};
+use super::{Settlement, SettlementError, transfer_id};
+use crate::ledger::{Account, LedgerOp, LedgerStore, fen_to_amount};
+use crate::risk::Evaluator;
+use crate::velocity::PayoutQuery;
+
+/// The decision-record reason when the host moves a frozen user's payout to
+/// the frozen account without asking the rules.
+pub const HOST_REASON_USER_FROZEN: &str = "host:user-frozen";
+
+/// Where a payout stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutState {
+    /// The share is in the user's wallet.
+    Paid,
+    /// Held for review; the share sits in the review hold.
+    HeldForReview,
+    /// Denied; the share went back to the packet.
+    Denied,
+    /// The share went to the user's frozen account.
+    Frozen,
+    /// Held, then rejected by a reviewer; the share went back to the packet.
+    Rejected,
+}
+
+/// A payout that passed the host's checks (whatever the rules said).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Payout {
+    /// The claim paid.
+    pub claim: String,
+    /// When the payout was requested (logical seconds).
+    pub at: i64,
+    /// Where it stands.
+    pub state: PayoutState,
+}
+
+/// The fields of a `payout` event.
+pub(super) struct PayoutArgs<'a> {
+    pub id: &'a str,
+    pub claim: &'a str,
+    pub device: Option<&'a str>,
+    pub ip: Option<&'a str>,
+}
+
+impl<S: LedgerStore> Settlement<S> {
+    /// Checks the payout, runs the payout rules (unless the user is frozen),
+    /// and moves money by verdict.
+    pub(super) fn payout(
+        &mut self,
+        now: i64,
+        req: PayoutArgs<'_>,
+        rules: &dyn Evaluator,
+        out: &mut Outcome,
+    ) -> Result<(), SettlementError> {
+        let claim = self
+            .claims
+            .get(req.claim)
+            .ok_or_else(|| SettlementError::UnknownClaim {
+                claim: req.claim.to_string(),
+            })?;
+        let reservation = match &claim.state {
+            ClaimState::Reserved { reservation } => reservation.clone(),
+            ClaimState::PayoutHeld { payout } => {
+                return Err(SettlementError::PayoutInProgress {
+                    claim: req.claim.to_string(),
+                    payout: payout.clone(),
+                });
+            }
+            ClaimState::Paid {
+                payout: Some(payout),
+            } => {
+                return Err(SettlementError::AlreadyPaid {
+                    claim: req.claim.to_string(),
+                    payout: payout.clone(),
+                });
+            }
+            other => {
+                return Err(SettlementError::ClaimNotReserved {
+                    claim: req.claim.to_string(),
+                    state: other.name(),
+                });
+            }
+        };
+        let packet =
+            self.packets
+                .get(&claim.packet)
+                .ok_or_else(|| SettlementError::UnknownPacket {
+                    packet: claim.packet.clone(),
+                })?;
+        let request = PayoutRequest {
+            payout_id: req.id.to_string(),
+            claim_id: req.claim.to_string(),
+            packet_id: claim.packet.clone(),
+            merchant_id: packet.merchant.clone(),
+            campaign_id: packet.campaign.clone(),
+            user_id: claim.user.clone(),
+            amount: claim.amount,
+            device_id: req.device.map(str::to_string),
+            ip: req.ip.map(str::to_string),
+        };
+        let query = PayoutQuery {
+            user: &request.user_id,
+            merchant: &request.merchant_id,
+            packet: &request.packet_id,
+            claimed_at: claim.at,
+            utc_offset_minutes: self.config.utc_offset_minutes(&request.merchant_id),
+        };
+        let facts = self.velocity.payout_facts(now, &query);
+        let frozen = self.is_frozen(&request.user_id);
+        let (verdict, reason, rule_outcomes) = if frozen {
+            (
+                Verdict::Freeze,
+                HOST_REASON_USER_FROZEN.to_string(),
+                Vec::new(),
+            )
+        } else {
+            let e = rules.payout(now, &request, &facts);
+            (e.verdict, e.reason, e.rules)
+        };
+        let moved = self.settle_payout(now, &req, &reservation, verdict, &query, request.amount);
+        out.verdict = Some(verdict);
+        out.decision = Some(DecisionRecord {
+            request_id: req.id.to_string(),
+            hook: Hook::Payout,
+            at: now,
+            verdict,
+            reason,
+            rules: rule_outcomes,
+            input: DecisionInput::Payout { request, facts },
+        });
+        out.amount = moved?;
+        Ok(())
+    }
+
+    /// Moves money for a payout's verdict; returns the amount moved.
+    fn settle_payout(
+        &mut self,
+        now: i64,
+        req: &PayoutArgs<'_>,
+        reservation: &str,
+        verdict: Verdict,
+        query: &PayoutQuery<'_>,
+        amount: Amount,
+    ) -> Result<Amount, SettlementError> {
+        let void = LedgerOp::VoidPending {
+            id: reservation.to_string(),
+        };
+        let escrow = Account::Escrow(query.packet.to_string());
+        let (claim_state, payout_state, moved) = match verdict {
+            Verdict::Allow => {
+                self.ledger.post_pending(reservation)?;
+                self.velocity.record_payout(now, query, amount);
+                (
+                    ClaimState::Paid {
+                        payout: Some(req.id.to_string()),
+                    },
+                    PayoutState::Paid,
+                    amount,
+                )
+            }
+            Verdict::Review => {
+                self.ledger.apply(vec![
+                    void,
+                    LedgerOp::Post {
+                        id: transfer_id("payout", req.id, "hold"),
+                        debit: escrow,
+                        credit: Account::ReviewHold,
+                        amount,
+                    },
+                ])?;
+                self.user_mut(query.user).held.insert(req.claim.to_string());
+                (
+                    ClaimState::PayoutHeld {
+                        payout: req.id.to_string(),
+                    },
+                    PayoutState::HeldForReview,
+                    amount,
+                )
+            }
+            Verdict::Deny => {
+                self.release_share(req.claim, vec![void], "payout", req.id)?;
+                self.record_payout(req, now, PayoutState::Denied);
+                return Ok(amount);
+            }
+            Verdict::Freeze => {
+                let ops = vec![
+                    void,
+                    LedgerOp::Post {
+                        id: transfer_id("payout", req.id, "freeze"),
+                        debit: escrow,
+                        credit: Account::Frozen(query.user.to_string()),
+                        amount,
+                    },
+                ];
+                let moved = if self.is_frozen(query.user) {
+                    self.ledger.apply(ops)?;
+                    amount.fen()
+                } else {
+                    self.freeze_user(query.user, "payout", req.id, ops, amount.fen())?
+                };
+                self.user_mut(query.user)
+                    .frozen_claims
+                    .insert(req.claim.to_string());
+                (
+                    ClaimState::Frozen {
+                        payout: Some(req.id.to_string()),
+                    },
+                    PayoutState::Frozen,
+                    fen_to_amount(moved),
+                )
+            }
+        };
+        if let Some(claim) = self.claims.get_mut(req.claim) {
+            claim.state = claim_state;
+        }
+        self.record_payout(req, now, payout_state);
+        Ok(moved)
+    }
+
+    fn record_payout(&mut self, req: &PayoutArgs<'_>, now: i64, state: PayoutState) {
+        self.payouts.insert(
+            req.id.to_string(),
+            Payout {
+                claim: req.claim.to_string(),
+                at: now,
+                state,
+            },
+        );
+    }
+}
