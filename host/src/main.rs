@@ -1,1 +1,61 @@
-fn main() {}
+//! The `hongbao` binary: run red-packet traffic through the settlement core
+//! and its Wasm risk rules, generate sample traffic, and check rule modules.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code for a run that finished but whose money invariants failed.
+const EXIT_INVARIANT: u8 = 1;
+/// Exit code for bad arguments, configs or input files.
+const EXIT_USAGE: u8 = 2;
+/// Exit code for `check` when a module is refused.
+const EXIT_REFUSED: u8 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "hongbao",
+    version,
+    about = "Red-packet settlement with sandboxed Wasm risk rules",
+    long_about = "Red-packet (红包) settlement: merchants fund packets, users claim shares, shares \
+                  are paid out, and at every claim and payout the platform's and the merchant's \
+                  risk rules run as sandboxed WebAssembly modules.\n\nStart with `hongbao demo`."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate seeded sample traffic, run it through the bundled sample rules, print the report.
+    Demo(hongbao::cli::DemoArgs),
+    /// Write seeded sample traffic (JSONL) with labelled abuse patterns.
+    GenTraffic(hongbao::cli::GenArgs),
+    /// Run a traffic file through the rules of a config; write decisions and a report.
+    Run(hongbao::cli::RunArgs),
+    /// Validate rule modules and say exactly why each refused one is refused.
+    Check(hongbao::cli::CheckArgs),
+    /// Print the config that `demo` uses, to start your own from.
+    DemoConfig(hongbao::cli::DemoConfigArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(a) => hongbao::cli::demo(&a),
+        Command::GenTraffic(a) => hongbao::cli::gen_traffic(&a),
+        Command::Run(a) => hongbao::cli::run(&a),
+        Command::Check(a) => hongbao::cli::check(&a),
+        Command::DemoConfig(a) => hongbao::cli::demo_config(&a),
+    };
+    match result {
+        Ok(hongbao::cli::Status::Ok) => ExitCode::SUCCESS,
+        Ok(hongbao::cli::Status::InvariantBroken) => ExitCode::from(EXIT_INVARIANT),
+        Ok(hongbao::cli::Status::Refused) => ExitCode::from(EXIT_REFUSED),
+        Err(e) => {
+            eprintln!("hongbao: error: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}

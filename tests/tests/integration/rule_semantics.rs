@@ -91,7 +91,11 @@ fn m09_amounts_cross_the_boundary_exactly() -> anyhow::Result<()> {
         let r = &ev.rules[0];
         assert_eq!(r.failure, None, "{amount}: {r:?}");
         assert_eq!(ev.verdict, verdict, "{amount}");
-        assert_eq!(r.detail.as_deref(), Some(amount), "the rule saw the exact string");
+        assert_eq!(
+            r.detail.as_deref(),
+            Some(amount),
+            "the rule saw the exact string"
+        );
     }
     Ok(())
 }

@@ -197,7 +197,11 @@ fn s05_deep_recursion_traps_and_host_lives() -> anyhow::Result<()> {
     let e = engine(&cfg)?;
     let (req, facts) = claim("1.00", "u-1");
     let ev = e.claim(NOW, &req, &facts);
-    assert_eq!(only_rule(&ev).failure, Some(FailureReason::StackOverflow), "{ev:?}");
+    assert_eq!(
+        only_rule(&ev).failure,
+        Some(FailureReason::StackOverflow),
+        "{ev:?}"
+    );
     let e = engine(&one_rule("ok", "allow", ""))?;
     assert_eq!(e.claim(NOW, &req, &facts).verdict, Verdict::Allow);
     Ok(())

@@ -1,0 +1,75 @@
+//! `hongbao check`: validate modules the way the loader would and say
+//! exactly why each refused one is refused.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use super::Status;
+use crate::config::Config;
+use crate::risk::engine::check_module;
+use crate::risk::limits::Limits;
+use crate::risk::sandbox::Sandbox;
+
+/// Arguments of `hongbao check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Module files (.wasm or .wat) to check.
+    #[arg(required = true, value_name = "MODULE")]
+    pub modules: Vec<PathBuf>,
+    /// Check against the default limits and sandbox of this config instead
+    /// of the built-in defaults.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Checks every module; prints `ok` or one line per reason for each.
+///
+/// # Errors
+///
+/// Returns an error when the config cannot be read or the sandbox cannot
+/// be built; a refused module is reported, not an error.
+pub fn check(args: &CheckArgs) -> Result<Status> {
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let sandbox = Sandbox::new(&config.sandbox).context("building the sandbox")?;
+    let limits = Limits::default().with(&config.limits);
+    let mut refused = 0;
+    for path in &args.modules {
+        let name = path.display();
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                println!("{name}: refused: cannot read: {e}");
+                refused += 1;
+                continue;
+            }
+        };
+        match check_module(&sandbox, &bytes, &limits) {
+            Ok(m) => {
+                let hooks: Vec<_> = m.hooks().iter().map(|h| h.as_str()).collect();
+                println!(
+                    "{name}: ok ({} bytes, hooks {}, sha256 {})",
+                    m.size_bytes(),
+                    hooks.join("+"),
+                    m.digest()
+                );
+            }
+            Err(problems) => {
+                refused += 1;
+                for p in problems {
+                    println!("{name}: refused: {p}");
+                }
+            }
+        }
+    }
+    if refused > 0 {
+        eprintln!("{refused} of {} modules refused", args.modules.len());
+        Ok(Status::Refused)
+    } else {
+        Ok(Status::Ok)
+    }
+}

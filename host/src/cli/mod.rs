@@ -1,0 +1,275 @@
+//! The `hongbao` subcommands, as library functions so that tests can call
+//! them exactly as the binary does.
+
+mod check;
+mod runner;
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+pub use check::{CheckArgs, check};
+pub use runner::{RunSinks, replay, settlement_config};
+
+use crate::config::Config;
+use crate::report::Report;
+use crate::risk::RiskEngine;
+use crate::traffic::{self, TrafficConfig};
+
+/// How a subcommand ended, for the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Everything worked.
+    Ok,
+    /// The run finished but a money invariant failed.
+    InvariantBroken,
+    /// `check` refused at least one module.
+    Refused,
+}
+
+/// Arguments of `hongbao demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seed of the generated traffic.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Number of traffic lines to generate.
+    #[arg(long, default_value_t = 100_000)]
+    pub events: usize,
+    /// Number of merchants, each with its own rules.
+    #[arg(long, default_value_t = 50)]
+    pub merchants: usize,
+    /// Write config.toml, traffic.jsonl, decisions.jsonl and report.json here.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Write one decision record per line to this file.
+    #[arg(long, value_name = "FILE")]
+    pub decisions: Option<PathBuf>,
+    /// No progress line.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Arguments of `hongbao gen-traffic`.
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Seed; the same seed gives byte-identical traffic.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Number of lines to write (malformed ones included).
+    #[arg(long, default_value_t = 100_000)]
+    pub events: usize,
+    /// Number of merchants.
+    #[arg(long, default_value_t = 50)]
+    pub merchants: usize,
+    /// Number of ordinary users at the start.
+    #[arg(long, default_value_t = 20_000)]
+    pub users: usize,
+    /// Malformed lines per thousand.
+    #[arg(long, default_value_t = 1)]
+    pub malformed_per_mille: u32,
+    /// Output file; `-` for standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// Arguments of `hongbao run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The traffic file (JSONL); `-` for standard input.
+    #[arg(long, value_name = "FILE")]
+    pub traffic: PathBuf,
+    /// The config (TOML). Without it, the demo config with the bundled
+    /// sample rules for merchants m1..m50.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Write one decision record per line to this file.
+    #[arg(long, value_name = "FILE")]
+    pub decisions: Option<PathBuf>,
+    /// Write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// No progress line, and no text report on standard output.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Arguments of `hongbao demo-config`.
+#[derive(Debug, Args)]
+pub struct DemoConfigArgs {
+    /// Number of merchants, each with its own rules.
+    #[arg(long, default_value_t = 50)]
+    pub merchants: usize,
+}
+
+/// The demo config text for `merchants` merchants, matching the names the
+/// traffic generator uses.
+pub fn demo_config_text(merchants: usize) -> String {
+    crate::demo::demo_config(
+        merchants,
+        (
+            traffic::BLOCKLISTED_USERS,
+            traffic::BLOCKLISTED_DEVICES,
+            traffic::BLOCKLISTED_IPS,
+        ),
+        traffic::staff_users,
+    )
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>> {
+    let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(BufWriter::new(f))
+}
+
+fn write_report_json(path: &Path, report: &Report) -> Result<()> {
+    let mut w = create(path)?;
+    serde_json::to_writer_pretty(&mut w, report)?;
+    w.write_all(b"\n")?;
+    w.flush()
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn load_engine(config: &Config) -> Result<RiskEngine> {
+    RiskEngine::load(config, &crate::bundled::module).context("loading rules")
+}
+
+fn finish(report: &Report, print: bool) -> Status {
+    if print {
+        print!("{}", report.to_text());
+    }
+    if report.invariants_ok {
+        Status::Ok
+    } else {
+        Status::InvariantBroken
+    }
+}
+
+/// `hongbao demo`: sample traffic through the bundled rules, report printed.
+///
+/// # Errors
+///
+/// Returns an error when an output file cannot be written.
+pub fn demo(args: &DemoArgs) -> Result<Status> {
+    let tcfg = TrafficConfig {
+        seed: args.seed,
+        events: args.events,
+        merchants: args.merchants,
+        ..TrafficConfig::default()
+    };
+    let mut traffic_bytes = Vec::new();
+    traffic::generate(&tcfg, &mut traffic_bytes).context("generating traffic")?;
+    let config_text = demo_config_text(args.merchants);
+    let config = Config::parse(&config_text, Path::new(".")).context("the demo config")?;
+    let engine = load_engine(&config)?;
+
+    let (decisions_path, report_path) = match &args.out_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::write(dir.join("config.toml"), &config_text)?;
+            std::fs::write(dir.join("traffic.jsonl"), &traffic_bytes)?;
+            (
+                args.decisions.clone().or(Some(dir.join("decisions.jsonl"))),
+                args.report.clone().or(Some(dir.join("report.json"))),
+            )
+        }
+        None => (args.decisions.clone(), args.report.clone()),
+    };
+    let mut decisions = decisions_path.as_deref().map(create).transpose()?;
+    let (report, _) = replay(
+        &config,
+        &engine,
+        traffic_bytes.as_slice(),
+        RunSinks {
+            decisions: decisions.as_mut().map(|w| w as &mut dyn Write),
+            progress: !args.quiet,
+        },
+    )?;
+    if let Some(mut w) = decisions {
+        w.flush().context("writing decisions")?;
+    }
+    if let Some(path) = report_path {
+        write_report_json(&path, &report)?;
+    }
+    Ok(finish(&report, true))
+}
+
+/// `hongbao gen-traffic`.
+///
+/// # Errors
+///
+/// Returns an error for an impossible traffic config or an unwritable file.
+pub fn gen_traffic(args: &GenArgs) -> Result<Status> {
+    let tcfg = TrafficConfig {
+        seed: args.seed,
+        events: args.events,
+        merchants: args.merchants,
+        users: args.users,
+        malformed_per_mille: args.malformed_per_mille,
+        ..TrafficConfig::default()
+    };
+    let stats = if args.out.as_os_str() == "-" {
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        traffic::generate(&tcfg, &mut lock).context("generating traffic")?
+    } else {
+        let mut w = create(&args.out)?;
+        let stats = traffic::generate(&tcfg, &mut w).context("generating traffic")?;
+        w.flush()?;
+        stats
+    };
+    eprintln!(
+        "wrote {} lines ({} malformed) with seed {}",
+        stats.lines, stats.malformed, args.seed
+    );
+    Ok(Status::Ok)
+}
+
+/// `hongbao run`.
+///
+/// # Errors
+///
+/// Returns an error for an unreadable or invalid config or traffic file,
+/// a refused rule, or an unwritable output.
+pub fn run(args: &RunArgs) -> Result<Status> {
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::parse(&demo_config_text(50), Path::new("."))?,
+    };
+    let engine = load_engine(&config)?;
+    let mut decisions = args.decisions.as_deref().map(create).transpose()?;
+    let sinks = RunSinks {
+        decisions: decisions.as_mut().map(|w| w as &mut dyn Write),
+        progress: !args.quiet,
+    };
+    let (report, _) = if args.traffic.as_os_str() == "-" {
+        replay(&config, &engine, std::io::stdin().lock(), sinks)?
+    } else {
+        let f = File::open(&args.traffic)
+            .with_context(|| format!("cannot open traffic {}", args.traffic.display()))?;
+        replay(&config, &engine, BufReader::new(f), sinks)?
+    };
+    if let Some(mut w) = decisions {
+        w.flush().context("writing decisions")?;
+    }
+    if let Some(path) = &args.report {
+        write_report_json(path, &report)?;
+    }
+    Ok(finish(&report, !args.quiet))
+}
+
+/// `hongbao demo-config`: prints the demo config.
+///
+/// # Errors
+///
+/// Never fails; the signature matches the other subcommands.
+pub fn demo_config(args: &DemoConfigArgs) -> Result<Status> {
+    print!("{}", demo_config_text(args.merchants));
+    Ok(Status::Ok)
+}

@@ -1,0 +1,404 @@
+//! The run report: what was processed, what the rules decided and caught,
+//! how fast, and where the money is. Printed as text on the terminal and
+//! written as the same data in JSON with `--report FILE`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use rules_sdk::{Hook, Verdict};
+use serde::Serialize;
+
+use crate::risk::RuleOutcome;
+
+/// Malformed lines kept with their text in the report; the rest are counted.
+pub const MALFORMED_LISTED_MAX: usize = 50;
+
+/// How a request ended, as the report counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestStatus<'a> {
+    /// Processed; money moved as its verdict says.
+    Accepted,
+    /// Refused by the settlement core before or without money moving; the
+    /// code names why (e.g. `already_claimed`, `insufficient_funds`).
+    Refused(&'a str),
+    /// A retry of an earlier request: the stored outcome was returned.
+    Replay,
+    /// The same id with a different body.
+    Conflict,
+}
+
+/// One processed request, as the report sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestView<'a> {
+    /// The event type (`claim`, `payout`, ...).
+    pub kind: &'a str,
+    /// The traffic generator's label, if any.
+    pub label: Option<&'a str>,
+    /// How it ended.
+    pub status: RequestStatus<'a>,
+    /// The hook evaluated, when rules ran.
+    pub hook: Option<Hook>,
+    /// The final verdict, when rules ran.
+    pub verdict: Option<Verdict>,
+    /// Per-rule outcomes, when rules ran.
+    pub rules: &'a [RuleOutcome],
+    /// Wall time to process the request, in nanoseconds.
+    pub elapsed_ns: u64,
+}
+
+/// Counts per verdict.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct VerdictCounts {
+    /// Allowed.
+    pub allow: u64,
+    /// Sent to review.
+    pub review: u64,
+    /// Denied.
+    pub deny: u64,
+    /// Frozen.
+    pub freeze: u64,
+}
+
+impl VerdictCounts {
+    fn add(&mut self, v: Verdict) {
+        match v {
+            Verdict::Allow => self.allow += 1,
+            Verdict::Review => self.review += 1,
+            Verdict::Deny => self.deny += 1,
+            Verdict::Freeze => self.freeze += 1,
+        }
+    }
+
+    /// Everything but allow.
+    pub fn stopped(&self) -> u64 {
+        self.review + self.deny + self.freeze
+    }
+}
+
+/// One rule's activity over the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RuleStats {
+    /// Calls made.
+    pub evaluations: u64,
+    /// Verdicts it contributed (failure verdicts included).
+    pub verdicts: VerdictCounts,
+    /// Calls that failed, by failure reason code.
+    pub failures: BTreeMap<String, u64>,
+    /// Non-allow answers, by reason code.
+    pub hits: BTreeMap<String, u64>,
+    /// Median call time, in microseconds.
+    pub p50_us: f64,
+    /// 99th-percentile call time, in microseconds.
+    pub p99_us: f64,
+    /// Slowest call, in microseconds.
+    pub max_us: f64,
+    /// Mean fuel per call.
+    pub fuel_mean: u64,
+    #[serde(skip)]
+    durations_ns: Vec<u64>,
+    #[serde(skip)]
+    fuel_total: u64,
+}
+
+/// How one labelled traffic pattern fared.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PatternStats {
+    /// Claims and payouts carrying the label.
+    pub requests: u64,
+    /// Final verdicts of those the rules evaluated.
+    pub verdicts: VerdictCounts,
+    /// Refused by the settlement core (already claimed, empty packet, ...).
+    pub refused_by_core: u64,
+    /// Retries answered from the stored outcome, and id conflicts.
+    pub replays_and_conflicts: u64,
+    /// Stopped: a non-allow verdict, or (for duplicates) a replay or conflict.
+    pub caught: u64,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    /// Lines read from the traffic.
+    pub lines: u64,
+    /// Events parsed and processed.
+    pub events_processed: u64,
+    /// Lines rejected as malformed.
+    pub malformed_lines: u64,
+    /// The first [`MALFORMED_LISTED_MAX`] of them: (line number, error).
+    pub malformed: Vec<(u64, String)>,
+    /// Requests by event type, then by outcome.
+    pub requests: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Final verdicts per hook.
+    pub verdicts: BTreeMap<String, VerdictCounts>,
+    /// Per rule id.
+    pub rules: BTreeMap<String, RuleStats>,
+    /// Per traffic label (`normal` is the ordinary traffic).
+    pub patterns: BTreeMap<String, PatternStats>,
+    /// Ordinary (`normal`) claims and payouts the rules stopped.
+    pub normal_stopped: u64,
+    /// Wall time of the run, in seconds.
+    pub elapsed_seconds: f64,
+    /// Events per second.
+    pub events_per_second: f64,
+    /// Rule-evaluated requests (claims and payouts) per second.
+    pub decisions_per_second: f64,
+    /// Median time to process a claim or payout, in microseconds.
+    pub decision_p50_us: f64,
+    /// 99th percentile of the same, in microseconds.
+    pub decision_p99_us: f64,
+    /// The money summary, in display order: (name, amount).
+    pub money: Vec<(String, String)>,
+    /// Whether every money invariant held at the end.
+    pub invariants_ok: bool,
+    /// The invariant that failed, if any.
+    pub invariant_error: Option<String>,
+    #[serde(skip)]
+    decision_ns: Vec<u64>,
+}
+
+fn percentile_us(sorted_ns: &[u64], p: f64) -> f64 {
+    if sorted_ns.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted_ns.len() - 1) as f64).round() as usize;
+    sorted_ns[rank.min(sorted_ns.len() - 1)] as f64 / 1000.0
+}
+
+impl Report {
+    /// Counts a line read.
+    pub fn line(&mut self) {
+        self.lines += 1;
+    }
+
+    /// Counts a malformed line (1-based line number) and keeps the first ones.
+    pub fn malformed(&mut self, line: u64, error: String) {
+        self.malformed_lines += 1;
+        if self.malformed.len() < MALFORMED_LISTED_MAX {
+            self.malformed.push((line, error));
+        }
+    }
+
+    /// Counts a processed event.
+    pub fn request(&mut self, r: &RequestView<'_>) {
+        self.events_processed += 1;
+        let status = match r.status {
+            RequestStatus::Accepted => "accepted".to_string(),
+            RequestStatus::Refused(code) => format!("refused:{code}"),
+            RequestStatus::Replay => "replay".to_string(),
+            RequestStatus::Conflict => "conflict".to_string(),
+        };
+        *self
+            .requests
+            .entry(r.kind.to_string())
+            .or_default()
+            .entry(status)
+            .or_default() += 1;
+        if let (Some(hook), Some(v)) = (r.hook, r.verdict) {
+            self.verdicts.entry(hook.to_string()).or_default().add(v);
+            self.decision_ns.push(r.elapsed_ns);
+        }
+        for o in r.rules {
+            let s = self.rules.entry(o.rule_id.clone()).or_default();
+            s.evaluations += 1;
+            s.verdicts.add(o.verdict);
+            s.durations_ns.push(o.duration_ns);
+            s.fuel_total += o.fuel_used;
+            if let Some(f) = &o.failure {
+                *s.failures.entry(f.code().to_string()).or_default() += 1;
+            } else if o.verdict != Verdict::Allow {
+                *s.hits.entry(o.reason.clone()).or_default() += 1;
+            }
+        }
+        if let Some(label) = r.label {
+            let p = self.patterns.entry(label.to_string()).or_default();
+            p.requests += 1;
+            let mut caught = false;
+            match r.status {
+                RequestStatus::Refused(_) => p.refused_by_core += 1,
+                RequestStatus::Replay | RequestStatus::Conflict => {
+                    p.replays_and_conflicts += 1;
+                    caught = label == "duplicate";
+                }
+                RequestStatus::Accepted => {}
+            }
+            if let Some(v) = r.verdict {
+                p.verdicts.add(v);
+                caught |= v != Verdict::Allow;
+            }
+            if caught {
+                p.caught += 1;
+                if label == "normal" {
+                    self.normal_stopped += 1;
+                }
+            }
+        }
+    }
+
+    /// Computes percentiles and rates once the run is over.
+    pub fn finish(
+        &mut self,
+        elapsed: Duration,
+        money: Vec<(String, String)>,
+        invariants: Result<(), String>,
+    ) {
+        self.elapsed_seconds = elapsed.as_secs_f64();
+        let secs = self.elapsed_seconds.max(1e-9);
+        self.events_per_second = self.events_processed as f64 / secs;
+        self.decisions_per_second = self.decision_ns.len() as f64 / secs;
+        self.decision_ns.sort_unstable();
+        self.decision_p50_us = percentile_us(&self.decision_ns, 50.0);
+        self.decision_p99_us = percentile_us(&self.decision_ns, 99.0);
+        for s in self.rules.values_mut() {
+            s.durations_ns.sort_unstable();
+            s.p50_us = percentile_us(&s.durations_ns, 50.0);
+            s.p99_us = percentile_us(&s.durations_ns, 99.0);
+            s.max_us = percentile_us(&s.durations_ns, 100.0);
+            s.fuel_mean = s.fuel_total / s.evaluations.max(1);
+        }
+        self.money = money;
+        self.invariants_ok = invariants.is_ok();
+        self.invariant_error = invariants.err();
+    }
+
+    /// The report as plain text for the terminal.
+    pub fn to_text(&self) -> String {
+        let mut o = String::new();
+        let _ = self.write_text(&mut o);
+        o
+    }
+
+    fn write_text(&self, o: &mut String) -> std::fmt::Result {
+        writeln!(o, "== hongbao run report ==")?;
+        writeln!(
+            o,
+            "events: {} processed of {} lines; {} malformed lines rejected",
+            self.events_processed, self.lines, self.malformed_lines
+        )?;
+        for (line, err) in self.malformed.iter().take(10) {
+            writeln!(o, "  line {line}: {err}")?;
+        }
+        if self.malformed.len() > 10 {
+            let listed: Vec<String> = self.malformed.iter().map(|(l, _)| l.to_string()).collect();
+            writeln!(o, "  malformed line numbers: {}", listed.join(", "))?;
+        }
+        writeln!(o, "\n-- requests --")?;
+        for (kind, statuses) in &self.requests {
+            let parts: Vec<String> = statuses.iter().map(|(s, n)| format!("{s} {n}")).collect();
+            writeln!(o, "{kind:<15} {}", parts.join(", "))?;
+        }
+        writeln!(o, "\n-- verdicts per hook --")?;
+        writeln!(
+            o,
+            "{:<8} {:>9} {:>9} {:>9} {:>9}",
+            "hook", "allow", "review", "deny", "freeze"
+        )?;
+        for (hook, v) in &self.verdicts {
+            writeln!(
+                o,
+                "{hook:<8} {:>9} {:>9} {:>9} {:>9}",
+                v.allow, v.review, v.deny, v.freeze
+            )?;
+        }
+        writeln!(o, "\n-- rules --")?;
+        writeln!(
+            o,
+            "{:<28} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6} {:>8} {:>8} {:>9}",
+            "rule",
+            "calls",
+            "allow",
+            "review",
+            "deny",
+            "freeze",
+            "fail",
+            "p50 us",
+            "p99 us",
+            "fuel"
+        )?;
+        for (id, s) in &self.rules {
+            let fails: u64 = s.failures.values().sum();
+            writeln!(
+                o,
+                "{id:<28} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6} {:>8.1} {:>8.1} {:>9}",
+                s.evaluations,
+                s.verdicts.allow,
+                s.verdicts.review,
+                s.verdicts.deny,
+                s.verdicts.freeze,
+                fails,
+                s.p50_us,
+                s.p99_us,
+                s.fuel_mean
+            )?;
+        }
+        let mut hits: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (id, s) in &self.rules {
+            for (reason, n) in s.hits.iter().chain(s.failures.iter()) {
+                hits.entry(id).or_default().push(format!("{reason} {n}"));
+            }
+        }
+        if !hits.is_empty() {
+            writeln!(o, "hits by reason:")?;
+            for (id, list) in hits {
+                writeln!(o, "  {id}: {}", list.join(", "))?;
+            }
+        }
+        writeln!(o, "\n-- abuse patterns (ground-truth labels) --")?;
+        writeln!(
+            o,
+            "{:<16} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7} {:>8} {:>10}",
+            "label",
+            "requests",
+            "caught",
+            "caught%",
+            "review",
+            "deny",
+            "freeze",
+            "refused",
+            "replayed"
+        )?;
+        for (label, p) in &self.patterns {
+            let pct = 100.0 * p.caught as f64 / p.requests.max(1) as f64;
+            writeln!(
+                o,
+                "{label:<16} {:>9} {:>9} {:>6.1}% {:>7} {:>7} {:>7} {:>8} {:>10}",
+                p.requests,
+                p.caught,
+                pct,
+                p.verdicts.review,
+                p.verdicts.deny,
+                p.verdicts.freeze,
+                p.refused_by_core,
+                p.replays_and_conflicts
+            )?;
+        }
+        if let Some(n) = self.patterns.get("normal") {
+            writeln!(
+                o,
+                "ordinary requests stopped by rules: {} of {} ({:.2}%)",
+                self.normal_stopped,
+                n.requests,
+                100.0 * self.normal_stopped as f64 / n.requests.max(1) as f64
+            )?;
+        }
+        writeln!(o, "\n-- speed --")?;
+        writeln!(
+            o,
+            "{:.2} s; {:.0} events/s; {:.0} rule-evaluated requests/s; per request p50 {:.1} us, p99 {:.1} us",
+            self.elapsed_seconds,
+            self.events_per_second,
+            self.decisions_per_second,
+            self.decision_p50_us,
+            self.decision_p99_us
+        )?;
+        writeln!(o, "\n-- money (CNY) --")?;
+        for (name, amount) in &self.money {
+            writeln!(o, "{name:<22} {amount:>16}")?;
+        }
+        match &self.invariant_error {
+            None => writeln!(o, "zero-sum and money invariants: OK")?,
+            Some(e) => writeln!(o, "zero-sum and money invariants: FAILED: {e}")?,
+        }
+        Ok(())
+    }
+}
