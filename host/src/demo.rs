@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 /// Daily payout budget of each demo merchant's packets.
-pub const DEMO_MERCHANT_DAILY_BUDGET: &str = "3000.00";
+pub const DEMO_MERCHANT_DAILY_BUDGET: &str = "50000.00";
 
 /// The demo config for `merchants` merchants (`m1`..`mN`), as TOML text.
 ///
@@ -30,7 +30,7 @@ pub fn demo_config(
         t,
         "[[rules]]\nid = \"platform.blocklist\"\nmodule = \"bundled:blocklist\"\nscope = \"platform\"\n\
          hooks = [\"claim\", \"payout\"]\npriority = 10\non_failure = \"review\"\n\
-         [rules.settings]\nusers = {}\ndevices = {}\nips = {}\n\n",
+         [rules.settings]\nusers = {}\ndevices = {}\nips = {}\nreview_missing = false\n\n",
         list(blocked.0),
         list(blocked.1),
         list(blocked.2)
@@ -58,7 +58,7 @@ pub fn demo_config(
             t,
             "[[rules]]\nid = \"m{i}.campaign-cap\"\nmodule = \"bundled:campaign-cap\"\nscope = \"merchant\"\n\
              merchant = \"m{i}\"\nhooks = [\"claim\"]\npriority = 100\n\
-             [rules.settings]\nmax_claims = 3\nmax_amount = \"100.00\"\n\n\
+             [rules.settings]\nmax_claims = 3\nmax_amount = \"300.00\"\n\n\
              [[rules]]\nid = \"m{i}.self-dealing\"\nmodule = \"bundled:self-dealing\"\nscope = \"merchant\"\n\
              merchant = \"m{i}\"\nhooks = [\"claim\"]\npriority = 100\non_failure = \"deny\"\n\
              [rules.settings]\nstaff = {}\n\n\

@@ -95,10 +95,57 @@ pub struct RuleStats {
     pub max_us: f64,
     /// Mean fuel per call.
     pub fuel_mean: u64,
+    /// The group this rule is shown in (see [`Report::rule_groups`]).
+    pub group: String,
+    /// Rules in this entry (1 for a single rule).
+    pub rule_count: u64,
     #[serde(skip)]
     durations_ns: Vec<u64>,
     #[serde(skip)]
     fuel_total: u64,
+}
+
+impl RuleStats {
+    fn merge(&mut self, other: &RuleStats) {
+        self.evaluations += other.evaluations;
+        self.verdicts.allow += other.verdicts.allow;
+        self.verdicts.review += other.verdicts.review;
+        self.verdicts.deny += other.verdicts.deny;
+        self.verdicts.freeze += other.verdicts.freeze;
+        for (k, v) in &other.failures {
+            *self.failures.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.hits {
+            *self.hits.entry(k.clone()).or_default() += v;
+        }
+        self.durations_ns.extend_from_slice(&other.durations_ns);
+        self.fuel_total += other.fuel_total;
+        self.rule_count += 1;
+    }
+
+    fn finish(&mut self) {
+        self.durations_ns.sort_unstable();
+        self.p50_us = percentile_us(&self.durations_ns, 50.0);
+        self.p99_us = percentile_us(&self.durations_ns, 99.0);
+        self.max_us = percentile_us(&self.durations_ns, 100.0);
+        self.fuel_mean = self.fuel_total / self.evaluations.max(1);
+    }
+}
+
+/// The group of a rule outcome: a platform rule alone; a merchant rule whose
+/// id starts with `<merchant>.` together with its peers of other merchants.
+fn group_name(o: &RuleOutcome) -> String {
+    match &o.scope {
+        crate::risk::Scope::Merchant(m) => match o
+            .rule_id
+            .strip_prefix(m.as_str())
+            .and_then(|rest| rest.strip_prefix('.'))
+        {
+            Some(rest) => format!("*.{rest}"),
+            None => o.rule_id.clone(),
+        },
+        crate::risk::Scope::Platform => o.rule_id.clone(),
+    }
 }
 
 /// How one labelled traffic pattern fared.
@@ -112,8 +159,11 @@ pub struct PatternStats {
     pub refused_by_core: u64,
     /// Retries answered from the stored outcome, and id conflicts.
     pub replays_and_conflicts: u64,
-    /// Stopped: a non-allow verdict, or (for duplicates) a replay or conflict.
+    /// Caught by the rules: a non-allow verdict, or (for duplicates) a
+    /// replay or conflict that kept the retry from moving money again.
     pub caught: u64,
+    /// Caught, or refused by the settlement core: no money moved for it.
+    pub stopped: u64,
 }
 
 /// The whole report.
@@ -133,6 +183,9 @@ pub struct Report {
     pub verdicts: BTreeMap<String, VerdictCounts>,
     /// Per rule id.
     pub rules: BTreeMap<String, RuleStats>,
+    /// Per rule group: each platform rule alone, and merchant rules with
+    /// the same id after their `<merchant>.` prefix together (`*.campaign-cap`).
+    pub rule_groups: BTreeMap<String, RuleStats>,
     /// Per traffic label (`normal` is the ordinary traffic).
     pub patterns: BTreeMap<String, PatternStats>,
     /// Ordinary (`normal`) claims and payouts the rules stopped.
@@ -200,6 +253,9 @@ impl Report {
         }
         for o in r.rules {
             let s = self.rules.entry(o.rule_id.clone()).or_default();
+            if s.evaluations == 0 {
+                s.group = group_name(o);
+            }
             s.evaluations += 1;
             s.verdicts.add(o.verdict);
             s.durations_ns.push(o.duration_ns);
@@ -214,8 +270,12 @@ impl Report {
             let p = self.patterns.entry(label.to_string()).or_default();
             p.requests += 1;
             let mut caught = false;
+            let mut refused = false;
             match r.status {
-                RequestStatus::Refused(_) => p.refused_by_core += 1,
+                RequestStatus::Refused(_) => {
+                    p.refused_by_core += 1;
+                    refused = true;
+                }
                 RequestStatus::Replay | RequestStatus::Conflict => {
                     p.replays_and_conflicts += 1;
                     caught = label == "duplicate";
@@ -231,6 +291,9 @@ impl Report {
                 if label == "normal" {
                     self.normal_stopped += 1;
                 }
+            }
+            if caught || refused {
+                p.stopped += 1;
             }
         }
     }
@@ -249,13 +312,18 @@ impl Report {
         self.decision_ns.sort_unstable();
         self.decision_p50_us = percentile_us(&self.decision_ns, 50.0);
         self.decision_p99_us = percentile_us(&self.decision_ns, 99.0);
+        let mut groups: BTreeMap<String, RuleStats> = BTreeMap::new();
         for s in self.rules.values_mut() {
-            s.durations_ns.sort_unstable();
-            s.p50_us = percentile_us(&s.durations_ns, 50.0);
-            s.p99_us = percentile_us(&s.durations_ns, 99.0);
-            s.max_us = percentile_us(&s.durations_ns, 100.0);
-            s.fuel_mean = s.fuel_total / s.evaluations.max(1);
+            s.rule_count = 1;
+            let g = groups.entry(s.group.clone()).or_default();
+            g.group = s.group.clone();
+            g.merge(s);
+            s.finish();
         }
+        for g in groups.values_mut() {
+            g.finish();
+        }
+        self.rule_groups = groups;
         self.money = money;
         self.invariants_ok = invariants.is_ok();
         self.invariant_error = invariants.err();
@@ -300,7 +368,10 @@ impl Report {
                 v.allow, v.review, v.deny, v.freeze
             )?;
         }
-        writeln!(o, "\n-- rules --")?;
+        writeln!(
+            o,
+            "\n-- rules (merchant rules of the same kind grouped as *.<rule>) --"
+        )?;
         writeln!(
             o,
             "{:<28} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6} {:>8} {:>8} {:>9}",
@@ -315,7 +386,12 @@ impl Report {
             "p99 us",
             "fuel"
         )?;
-        for (id, s) in &self.rules {
+        for (id, s) in &self.rule_groups {
+            let id = if s.rule_count > 1 {
+                format!("{id} ({} rules)", s.rule_count)
+            } else {
+                id.clone()
+            };
             let fails: u64 = s.failures.values().sum();
             writeln!(
                 o,
@@ -332,7 +408,7 @@ impl Report {
             )?;
         }
         let mut hits: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        for (id, s) in &self.rules {
+        for (id, s) in &self.rule_groups {
             for (reason, n) in s.hits.iter().chain(s.failures.iter()) {
                 hits.entry(id).or_default().push(format!("{reason} {n}"));
             }
@@ -346,11 +422,17 @@ impl Report {
         writeln!(o, "\n-- abuse patterns (ground-truth labels) --")?;
         writeln!(
             o,
-            "{:<16} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7} {:>8} {:>10}",
+            "caught: a rule said review/deny/freeze (for duplicates: the retry was replayed or refused as a conflict);\n\
+             stopped: caught, or refused by the settlement core (e.g. a payout of a denied claim)"
+        )?;
+        writeln!(
+            o,
+            "{:<16} {:>9} {:>9} {:>8} {:>8} {:>7} {:>7} {:>7} {:>8} {:>9}",
             "label",
             "requests",
             "caught",
             "caught%",
+            "stopped%",
             "review",
             "deny",
             "freeze",
@@ -358,13 +440,14 @@ impl Report {
             "replayed"
         )?;
         for (label, p) in &self.patterns {
-            let pct = 100.0 * p.caught as f64 / p.requests.max(1) as f64;
+            let pct = |n: u64| 100.0 * n as f64 / p.requests.max(1) as f64;
             writeln!(
                 o,
-                "{label:<16} {:>9} {:>9} {:>6.1}% {:>7} {:>7} {:>7} {:>8} {:>10}",
+                "{label:<16} {:>9} {:>9} {:>7.1}% {:>7.1}% {:>7} {:>7} {:>7} {:>8} {:>9}",
                 p.requests,
                 p.caught,
-                pct,
+                pct(p.caught),
+                pct(p.stopped),
                 p.verdicts.review,
                 p.verdicts.deny,
                 p.verdicts.freeze,
