@@ -217,7 +217,7 @@ impl Config {
     pub fn parse(text: &str, base_dir: &Path) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: PathBuf::from("<text>"),
-            message: e.to_string().trim_end().replace('\n', " "),
+            message: describe_toml_error(text, &e),
         })?;
         config.base_dir = base_dir.to_path_buf();
         config.validate().map_err(|message| ConfigError::Invalid {
@@ -305,6 +305,20 @@ impl Config {
         self.merchants
             .get(merchant)
             .map_or(self.settlement.utc_offset_minutes, |m| m.utc_offset_minutes)
+    }
+}
+
+/// `line L, column C: message` for a TOML error, on one line.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
     }
 }
 
