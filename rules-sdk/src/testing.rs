@@ -27,7 +27,7 @@ use crate::types::{
 /// 2026-12-03 12:00:00 UTC, the logical time of every fixture.
 pub const FIXTURE_NOW: i64 = 1_796_299_200;
 
-fn amount(text: &str) -> Amount {
+fn fixture_amount(text: &str) -> Amount {
     Amount::parse(text).unwrap_or_default()
 }
 
@@ -45,8 +45,8 @@ pub fn claim_fixture() -> ClaimInput {
             merchant_id: "m-1".into(),
             campaign_id: Some("spring".into()),
             user_id: "u-1".into(),
-            amount: amount("1.23"),
-            packet_total: amount("10.00"),
+            amount: fixture_amount("1.23"),
+            packet_total: fixture_amount("10.00"),
             device_id: Some("d-1".into()),
             ip: Some("10.0.0.1".into()),
         },
@@ -54,7 +54,7 @@ pub fn claim_fixture() -> ClaimInput {
             account_age_seconds: Some(30 * 86_400),
             utc_offset_minutes: 480,
             user_claims_today: 1,
-            user_claimed_today: amount("2.00"),
+            user_claimed_today: fixture_amount("2.00"),
             user_claims_last_hour: 1,
             user_campaign_claims: 0,
             user_campaign_claimed: Amount::ZERO,
@@ -80,7 +80,7 @@ pub fn payout_fixture() -> PayoutInput {
             merchant_id: "m-1".into(),
             campaign_id: Some("spring".into()),
             user_id: "u-1".into(),
-            amount: amount("1.23"),
+            amount: fixture_amount("1.23"),
             device_id: Some("d-1".into()),
             ip: Some("10.0.0.1".into()),
         },
@@ -89,10 +89,10 @@ pub fn payout_fixture() -> PayoutInput {
             utc_offset_minutes: 480,
             seconds_since_claim: 3_600,
             user_payouts_today: 1,
-            user_paid_today: amount("2.00"),
+            user_paid_today: fixture_amount("2.00"),
             user_payouts_last_hour: 0,
             user_distinct_packets_paid_24h: 1,
-            merchant_paid_today: amount("100.00"),
+            merchant_paid_today: fixture_amount("100.00"),
         },
     }
 }
@@ -145,9 +145,56 @@ pub fn reason(output: &RuleOutput) -> Option<&str> {
     }
 }
 
+/// Parses an amount in a test.
+///
+/// # Panics
+///
+/// Panics when `text` is not a valid amount: a bug in the test itself.
+pub fn amount(text: &str) -> Amount {
+    match Amount::parse(text) {
+        Ok(a) => a,
+        Err(e) => panic!("test amount: {e}"),
+    }
+}
+
+/// Asserts that `output` is a decision with `verdict` and `reason`.
+///
+/// # Panics
+///
+/// Panics, showing the output, when it is an error or another decision.
+pub fn assert_decision(output: &RuleOutput, verdict: Verdict, reason: &str) {
+    assert_eq!(self::verdict(output), Some(verdict), "{output:?}");
+    assert_eq!(self::reason(output), Some(reason), "{output:?}");
+}
+
+/// Asserts that `output` is a rule error whose message contains `fragment`.
+///
+/// # Panics
+///
+/// Panics, showing the output, when it is a decision or another error.
+pub fn assert_error(output: &RuleOutput, fragment: &str) {
+    match output {
+        RuleOutput::Error(e) => assert!(e.error.contains(fragment), "{e:?}"),
+        RuleOutput::Decision(d) => panic!("expected an error containing {fragment:?}, got {d:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn assertion_helpers_accept_what_they_describe() {
+        let out = run(over, &{
+            let mut i = claim_fixture();
+            i.settings = serde_json::json!({"max": "1.00"});
+            i
+        });
+        assert_decision(&out, Verdict::Deny, "over");
+        let err = run(over, &claim_fixture());
+        assert_error(&err, "max");
+        assert_eq!(amount("4.81").fen(), 481);
+    }
 
     fn over(input: &ClaimInput<Limit>) -> Result<Decision, RuleError> {
         Ok(if input.request.amount > input.settings.max {

@@ -318,6 +318,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use rules_sdk::testing::{assert_decision, assert_error};
 
     fn claim_with(settings: Value) -> ClaimInput {
         let mut input = testing::claim_fixture();
@@ -329,18 +330,6 @@ mod tests {
         let mut input = testing::payout_fixture();
         input.settings = settings;
         input
-    }
-
-    fn assert_decision(output: &RuleOutput, verdict: Verdict, reason: &str) {
-        assert_eq!(testing::verdict(output), Some(verdict), "{output:?}");
-        assert_eq!(testing::reason(output), Some(reason), "{output:?}");
-    }
-
-    fn assert_error(output: &RuleOutput, fragment: &str) {
-        match output {
-            RuleOutput::Error(e) => assert!(e.error.contains(fragment), "{e:?}"),
-            RuleOutput::Decision(d) => panic!("expected an error, got {d:?}"),
-        }
     }
 
     /// Lists that block identifiers other than the fixtures' (u-1, d-1, 10.0.0.1).

@@ -157,10 +157,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn amount(text: &str) -> Amount {
-        Amount::parse(text).expect("test amounts are valid")
-    }
+    use rules_sdk::testing::{amount, assert_decision, assert_error};
 
     /// A claim in campaign "spring" with the user's campaign counters as given.
     fn input(campaign_claims: u32, campaign_claimed: &str, claim: &str) -> ClaimInput {
@@ -173,18 +170,6 @@ mod tests {
 
     fn decide(input: &ClaimInput) -> RuleOutput {
         testing::run(claim, input)
-    }
-
-    fn assert_decision(output: &RuleOutput, verdict: Verdict, reason: &str) {
-        assert_eq!(testing::verdict(output), Some(verdict), "{output:?}");
-        assert_eq!(testing::reason(output), Some(reason), "{output:?}");
-    }
-
-    fn assert_error(output: &RuleOutput, fragment: &str) {
-        match output {
-            RuleOutput::Error(e) => assert!(e.error.contains(fragment), "{e:?}"),
-            RuleOutput::Decision(d) => panic!("expected an error, got {d:?}"),
-        }
     }
 
     #[test]

@@ -228,6 +228,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use rules_sdk::testing::{assert_decision, assert_error};
 
     /// An ordinary claim with the three velocity counters set as given.
     fn input(device_users: u32, ip_claims: u32, user_claims: u32) -> ClaimInput {
@@ -240,18 +241,6 @@ mod tests {
 
     fn decide(input: &ClaimInput) -> RuleOutput {
         testing::run(claim, input)
-    }
-
-    fn assert_decision(output: &RuleOutput, verdict: Verdict, reason: &str) {
-        assert_eq!(testing::verdict(output), Some(verdict), "{output:?}");
-        assert_eq!(testing::reason(output), Some(reason), "{output:?}");
-    }
-
-    fn assert_error(output: &RuleOutput, fragment: &str) {
-        match output {
-            RuleOutput::Error(e) => assert!(e.error.contains(fragment), "{e:?}"),
-            RuleOutput::Decision(d) => panic!("expected an error, got {d:?}"),
-        }
     }
 
     #[test]

@@ -174,6 +174,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use rules_sdk::testing::{assert_decision, assert_error};
 
     /// An ordinary payout with the three facts the rule reads set as given.
     fn input(seconds_since_claim: i64, packets_24h: u32, payouts_hour: u32) -> PayoutInput {
@@ -186,18 +187,6 @@ mod tests {
 
     fn decide(input: &PayoutInput) -> RuleOutput {
         testing::run(payout, input)
-    }
-
-    fn assert_decision(output: &RuleOutput, verdict: Verdict, reason: &str) {
-        assert_eq!(testing::verdict(output), Some(verdict), "{output:?}");
-        assert_eq!(testing::reason(output), Some(reason), "{output:?}");
-    }
-
-    fn assert_error(output: &RuleOutput, fragment: &str) {
-        match output {
-            RuleOutput::Error(e) => assert!(e.error.contains(fragment), "{e:?}"),
-            RuleOutput::Decision(d) => panic!("expected an error, got {d:?}"),
-        }
     }
 
     #[test]

@@ -139,12 +139,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use rules_sdk::testing::{amount, assert_decision, assert_error};
 
     const DAY: i64 = 86_400;
-
-    fn amount(text: &str) -> Amount {
-        Amount::parse(text).expect("test amounts are valid")
-    }
 
     fn input(age: Option<i64>, claim: &str) -> ClaimInput {
         let mut input = testing::claim_fixture();
@@ -155,18 +152,6 @@ mod tests {
 
     fn decide(input: &ClaimInput) -> RuleOutput {
         testing::run(claim, input)
-    }
-
-    fn assert_decision(output: &RuleOutput, verdict: Verdict, reason: &str) {
-        assert_eq!(testing::verdict(output), Some(verdict), "{output:?}");
-        assert_eq!(testing::reason(output), Some(reason), "{output:?}");
-    }
-
-    fn assert_error(output: &RuleOutput, fragment: &str) {
-        match output {
-            RuleOutput::Error(e) => assert!(e.error.contains(fragment), "{e:?}"),
-            RuleOutput::Decision(d) => panic!("expected an error, got {d:?}"),
-        }
     }
 
     #[test]

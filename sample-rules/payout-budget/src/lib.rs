@@ -102,10 +102,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn amount(text: &str) -> Amount {
-        Amount::parse(text).expect("test amounts are valid")
-    }
+    use rules_sdk::testing::{amount, assert_decision, assert_error};
 
     /// A payout of `payout` after `paid_today`, with a budget of 1,000.00.
     fn input(paid_today: &str, payout: &str) -> PayoutInput {
@@ -118,18 +115,6 @@ mod tests {
 
     fn decide(input: &PayoutInput) -> RuleOutput {
         testing::run(payout, input)
-    }
-
-    fn assert_decision(output: &RuleOutput, verdict: Verdict, reason: &str) {
-        assert_eq!(testing::verdict(output), Some(verdict), "{output:?}");
-        assert_eq!(testing::reason(output), Some(reason), "{output:?}");
-    }
-
-    fn assert_error(output: &RuleOutput, fragment: &str) {
-        match output {
-            RuleOutput::Error(e) => assert!(e.error.contains(fragment), "{e:?}"),
-            RuleOutput::Decision(d) => panic!("expected an error, got {d:?}"),
-        }
     }
 
     #[test]

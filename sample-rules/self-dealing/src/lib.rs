@@ -154,6 +154,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use rules_sdk::testing::{assert_decision, assert_error};
 
     /// A claim by u-1 from a device used by `users`, with staff s-1 and s-2.
     fn input(users: &[&str]) -> ClaimInput {
@@ -166,18 +167,6 @@ mod tests {
 
     fn decide(input: &ClaimInput) -> RuleOutput {
         testing::run(claim, input)
-    }
-
-    fn assert_decision(output: &RuleOutput, verdict: Verdict, reason: &str) {
-        assert_eq!(testing::verdict(output), Some(verdict), "{output:?}");
-        assert_eq!(testing::reason(output), Some(reason), "{output:?}");
-    }
-
-    fn assert_error(output: &RuleOutput, fragment: &str) {
-        match output {
-            RuleOutput::Error(e) => assert!(e.error.contains(fragment), "{e:?}"),
-            RuleOutput::Decision(d) => panic!("expected an error, got {d:?}"),
-        }
     }
 
     #[test]
