@@ -1,10 +1,12 @@
 //! Shared helpers for the integration tests: the hand-written hostile WAT
 //! modules, and engines built from config text.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use hongbao::config::Config;
-use hongbao::risk::RiskEngine;
-use rules_sdk::{ClaimFacts, ClaimRequest, PayoutFacts, PayoutRequest, testing};
+use hongbao::event::{Event, ReviewDecision, SplitKind};
+use hongbao::risk::{Evaluator, RiskEngine};
+use hongbao::settlement::{Outcome, Settlement};
+use rules_sdk::{Amount, ClaimFacts, ClaimRequest, PayoutFacts, PayoutRequest, testing};
 
 /// Every hand-written module under `tests/wat/`, by file stem.
 pub const WAT: &[(&str, &str)] = &[
@@ -33,6 +35,16 @@ pub const WAT: &[(&str, &str)] = &[
     ("deep_recursion", include_str!("../wat/deep_recursion.wat")),
     ("hostile_log", include_str!("../wat/hostile_log.wat")),
     ("amount_floor", include_str!("../wat/amount_floor.wat")),
+    ("review", include_str!("../wat/review.wat")),
+    ("deny", include_str!("../wat/deny.wat")),
+    ("freeze", include_str!("../wat/freeze.wat")),
+    (
+        "device_blocklist",
+        include_str!("../wat/device_blocklist.wat"),
+    ),
+    ("start_loop", include_str!("../wat/start_loop.wat")),
+    ("burn_loop", include_str!("../wat/burn_loop.wat")),
+    ("burn_then_trap", include_str!("../wat/burn_then_trap.wat")),
 ];
 
 /// The bytes of a hand-written module or of a bundled sample rule.
@@ -78,3 +90,137 @@ pub fn payout() -> (PayoutRequest, PayoutFacts) {
 
 /// The fixtures' logical time.
 pub const NOW: i64 = testing::FIXTURE_NOW;
+
+/// A config entry for one platform rule on `hooks`, with extra TOML lines
+/// appended to the rule table.
+pub fn rule(id: &str, module: &str, hooks: &[&str], extra: &str) -> String {
+    let hooks: Vec<String> = hooks.iter().map(|h| format!("{h:?}")).collect();
+    format!(
+        "[[rules]]\nid = \"{id}\"\nmodule = \"bundled:{module}\"\nscope = \"platform\"\nhooks = [{}]\n{extra}\n",
+        hooks.join(", ")
+    )
+}
+
+/// An engine with one platform rule running the constant-verdict module
+/// `verdict` (`allow`, `review`, `deny` or `freeze`, see `tests/wat/`) at
+/// `hooks`.
+///
+/// # Errors
+///
+/// Returns the config or load error.
+pub fn verdict_engine(verdict: &str, hooks: &[&str]) -> Result<RiskEngine> {
+    engine(&rule(&format!("scripted.{verdict}"), verdict, hooks, ""))
+}
+
+/// An exact amount from its decimal text.
+///
+/// # Panics
+///
+/// When `text` is not a valid amount: a typo in a test's literal.
+pub fn amt(text: &str) -> Amount {
+    Amount::parse(text).expect("a valid amount literal")
+}
+
+/// A `deposit` event.
+pub fn deposit_event(id: &str, at: i64, merchant: &str, amount: &str) -> Event {
+    Event::Deposit {
+        id: id.into(),
+        at,
+        merchant: merchant.into(),
+        amount: amt(amount),
+    }
+}
+
+/// A `create_packet` event without campaign and with the default expiry.
+pub fn packet_event(
+    id: &str,
+    at: i64,
+    merchant: &str,
+    total: &str,
+    shares: u32,
+    split: SplitKind,
+) -> Event {
+    Event::CreatePacket {
+        id: id.into(),
+        at,
+        merchant: merchant.into(),
+        total: amt(total),
+        shares,
+        split,
+        campaign: None,
+        expires_in: None,
+    }
+}
+
+/// A `claim` event by an ordinary user: the user's own device
+/// `dev-<user>`, an address, and an account 90 days old.
+pub fn claim_event(id: &str, at: i64, packet: &str, user: &str) -> Event {
+    Event::Claim {
+        id: id.into(),
+        at,
+        packet: packet.into(),
+        user: user.into(),
+        device: Some(format!("dev-{user}")),
+        ip: Some("192.0.2.7".into()),
+        account_created_at: Some(at - 90 * 86_400),
+        label: None,
+    }
+}
+
+/// A `payout` event without device or address.
+pub fn payout_event(id: &str, at: i64, claim: &str) -> Event {
+    Event::Payout {
+        id: id.into(),
+        at,
+        claim: claim.into(),
+        device: None,
+        ip: None,
+        label: None,
+    }
+}
+
+/// A `resolve_review` event.
+pub fn resolve_event(id: &str, at: i64, target: &str, decision: ReviewDecision) -> Event {
+    Event::ResolveReview {
+        id: id.into(),
+        at,
+        target: target.into(),
+        decision,
+    }
+}
+
+/// An `unfreeze` event.
+pub fn unfreeze_event(id: &str, at: i64, user: &str) -> Event {
+    Event::Unfreeze {
+        id: id.into(),
+        at,
+        user: user.into(),
+    }
+}
+
+/// A `tick` event.
+pub fn tick_event(at: i64) -> Event {
+    Event::Tick { at }
+}
+
+/// Applies `event` and checks every money invariant and the zero sum
+/// afterwards, as tests must after every event.
+///
+/// # Errors
+///
+/// Names the event and the invariant that broke.
+pub fn apply_checked(
+    settlement: &mut Settlement,
+    event: &Event,
+    rules: &dyn Evaluator,
+) -> Result<Outcome> {
+    let outcome = settlement.apply(event, rules);
+    if let Err(e) = settlement.check_invariants() {
+        bail!("invariant broken after {event:?}: {e}");
+    }
+    let summary = settlement.summary();
+    if !summary.zero_sum_ok {
+        bail!("the ledger does not sum to zero after {event:?}: {summary:?}");
+    }
+    Ok(outcome)
+}

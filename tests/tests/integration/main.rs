@@ -1,5 +1,8 @@
 //! The one integration-test binary of hongbao, a module per topic.
 
+/// Money through the settlement core and real rules: splits, retries,
+/// overdrafts, expiry, the verdict table (M01, M02, M05-M08, M10).
+mod money;
 /// How rule verdicts and failures combine into one decision.
 mod rule_semantics;
 /// Hostile modules against the sandbox: limits, isolation, bad output, imports.
