@@ -3,7 +3,8 @@
 /// Money through the settlement core and real rules: splits, retries,
 /// overdrafts, expiry, the verdict table (M01, M02, M05-M08, M10).
 mod money;
-/// How rule verdicts and failures combine into one decision.
+/// How rule verdicts and failures combine into one decision (R01-R05), and
+/// limits as rules see them (S01 with threads, S02, S11).
 mod rule_semantics;
 /// Hostile modules against the sandbox: limits, isolation, bad output, imports.
 mod sandbox;
