@@ -6,5 +6,8 @@ mod money;
 /// How rule verdicts and failures combine into one decision (R01-R05), and
 /// limits as rules see them (S01 with threads, S02, S11).
 mod rule_semantics;
+/// The eight bundled sample rules as Wasm with the demo settings: load,
+/// allow the ordinary, catch the crafted, and use the same fuel every run.
+mod sample_rules;
 /// Hostile modules against the sandbox: limits, isolation, bad output, imports.
 mod sandbox;
