@@ -69,7 +69,7 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             fuel_per_call: 20_000_000,
-            timeout_ms: 100,
+            timeout_ms: 500,
             memory_bytes_max: 16 * 1024 * 1024,
             table_elements_max: 10_000,
             input_bytes_max: 64 * 1024,
