@@ -3,6 +3,9 @@
 /// Money through the settlement core and real rules: splits, retries,
 /// overdrafts, expiry, the verdict table (M01, M02, M05-M08, M10).
 mod money;
+/// Seeded sample traffic through the settlement core and the demo rules,
+/// every invariant checked after every event.
+mod replay;
 /// How rule verdicts and failures combine into one decision (R01-R05), and
 /// limits as rules see them (S01 with threads, S02, S11).
 mod rule_semantics;
