@@ -45,6 +45,12 @@ pub const WAT: &[(&str, &str)] = &[
     ("start_loop", include_str!("../wat/start_loop.wat")),
     ("burn_loop", include_str!("../wat/burn_loop.wat")),
     ("burn_then_trap", include_str!("../wat/burn_then_trap.wat")),
+    ("bad_exports", include_str!("../wat/bad_exports.wat")),
+    (
+        "wrong_abi_version",
+        include_str!("../wat/wrong_abi_version.wat"),
+    ),
+    ("start_trap", include_str!("../wat/start_trap.wat")),
 ];
 
 /// The bytes of a hand-written module or of a bundled sample rule.
@@ -223,4 +229,41 @@ pub fn apply_checked(
         bail!("the ledger does not sum to zero after {event:?}: {summary:?}");
     }
     Ok(outcome)
+}
+
+/// The path of a hand-written module in `tests/wat/`, as a config names it.
+pub fn wat_path(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("wat")
+        .join(format!("{name}.wat"))
+}
+
+/// A fresh directory under the system temp dir, removed when dropped.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// Creates `hongbao-tests-<tag>-<pid>-<n>` under [`std::env::temp_dir`].
+    ///
+    /// # Errors
+    ///
+    /// Returns the error of creating the directory.
+    pub fn new(tag: &str) -> Result<TempDir> {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("hongbao-tests-{tag}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(TempDir(dir))
+    }
+
+    /// The path of `name` inside the directory.
+    pub fn path(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

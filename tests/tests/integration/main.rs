@@ -1,5 +1,8 @@
 //! The one integration-test binary of hongbao, a module per topic.
 
+/// The subcommands as library calls: `run` with files, its report and
+/// decisions, load errors, `check`, determinism.
+mod cli;
 /// Money through the settlement core and real rules: splits, retries,
 /// overdrafts, expiry, the verdict table (M01, M02, M05-M08, M10).
 mod money;
