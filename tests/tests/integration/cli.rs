@@ -17,10 +17,14 @@ use serde_json::{Value, json};
 const T: i64 = 1_796_256_000;
 
 /// A config naming the hand-written `amount_floor.wat` (m1's claims) and
-/// `allow.wat` (payouts) by path, and the bundled daily-limits rule.
+/// `allow.wat` (payouts) by path, and the bundled daily-limits rule. The
+/// wall-clock backstop is widened so that only deterministic limits decide.
 fn config_text() -> String {
     format!(
-        r#"[[rules]]
+        r#"[limits]
+timeout_ms = 10000
+
+[[rules]]
 id = "m1.amount-floor"
 module = {floor:?}
 scope = "merchant"
