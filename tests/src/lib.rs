@@ -51,6 +51,10 @@ pub const WAT: &[(&str, &str)] = &[
         include_str!("../wat/wrong_abi_version.wat"),
     ),
     ("start_trap", include_str!("../wat/start_trap.wat")),
+    (
+        "allow_and_error",
+        include_str!("../wat/allow_and_error.wat"),
+    ),
 ];
 
 /// The bytes of a hand-written module or of a bundled sample rule.

@@ -6,6 +6,9 @@ mod cli;
 /// Money through the settlement core and real rules: splits, retries,
 /// overdrafts, expiry, the verdict table (M01, M02, M05-M08, M10).
 mod money;
+/// Product bugs found while writing the suites, each reproduced by the case
+/// it breaks; they fail until the product is fixed.
+mod regressions;
 /// Seeded sample traffic through the settlement core and the demo rules,
 /// every invariant checked after every event.
 mod replay;
