@@ -211,7 +211,11 @@ pub struct PayoutFacts {
 }
 
 /// A rule's decision: a verdict and a reason code.
+///
+/// Unknown fields are refused, so an answer that is both a decision and an
+/// error (`{"verdict":"allow","reason":"ok","error":".."}`) is not an allow.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Decision {
     /// The verdict.
     pub verdict: Verdict,
@@ -281,6 +285,7 @@ impl Decision {
 /// The host treats it like any other failure: the rule's failure verdict
 /// applies, never allow unless configured.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RuleError {
     /// What went wrong, for the decision record.
     pub error: String,
@@ -353,5 +358,9 @@ mod tests {
         let e: RuleOutput = serde_json::from_str(r#"{"error":"no device"}"#).expect("error");
         assert_eq!(e, RuleOutput::Error(RuleError::new("no device")));
         assert!(serde_json::from_str::<RuleOutput>(r#"{"verdict":"maybe","reason":"x"}"#).is_err());
+        assert!(
+            serde_json::from_str::<RuleOutput>(r#"{"verdict":"allow","reason":"ok","error":"x"}"#)
+                .is_err()
+        );
     }
 }

@@ -58,6 +58,19 @@ pub fn call(
 ) -> CallResult {
     let started = Instant::now();
     let mut store = Store::new(sandbox.engine(), CallState::new(limits));
+    // Fuel is set here as well as at instantiation, so that a call refused
+    // before it runs (an input over its limit) records no fuel used.
+    if let Err(e) = store.set_fuel(limits.fuel_per_call) {
+        return CallResult {
+            outcome: Err(CallFailure::new(
+                FailureReason::Unavailable,
+                format!("{e:#}"),
+            )),
+            fuel_used: 0,
+            duration_ns: 0,
+            logs: Vec::new(),
+        };
+    }
     let outcome = run(&mut store, module, hook, limits, input);
     let fuel_used = limits
         .fuel_per_call

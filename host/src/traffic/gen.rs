@@ -570,7 +570,12 @@ impl<'a, 'w, W: Write> Engine<'a, 'w, W> {
             90..98 => self.rng.range(yuan(100), yuan(500)),
             _ => self.rng.range(50_001, yuan(2000)),
         }
-        .max(i64::from(shares));
+        // Feasible by construction: at least 0.01 and at most the default
+        // share cap per share, as the core requires at creation.
+        .clamp(
+            i64::from(shares),
+            i64::from(shares) * crate::split::SHARE_CAP_DEFAULT_FEN,
+        );
         let split = if self.rng.chance(70, 100) {
             SplitKind::Random
         } else {
