@@ -133,7 +133,100 @@ pub enum Event {
     },
 }
 
+/// The longest id (request, merchant, packet, user, device, IP, campaign)
+/// an event may carry, in bytes.
+pub const ID_BYTES_MAX: usize = 128;
+
+fn check_id(field: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err(format!("field `{field}` is empty"));
+    }
+    if value.len() > ID_BYTES_MAX {
+        return Err(format!(
+            "field `{field}` is {} bytes long; at most {ID_BYTES_MAX}",
+            value.len()
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("field `{field}` contains a control character"));
+    }
+    Ok(())
+}
+
 impl Event {
+    /// Checks what the JSON schema cannot: every id is non-empty, at most
+    /// [`ID_BYTES_MAX`] bytes and free of control characters, and times are
+    /// not negative.
+    ///
+    /// # Errors
+    ///
+    /// Returns a message naming the field at fault.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.at() < 0 {
+            return Err("field `at` is negative".into());
+        }
+        let optional = |field: &str, v: &Option<String>| match v {
+            Some(v) => check_id(field, v),
+            None => Ok(()),
+        };
+        match self {
+            Event::Deposit { id, merchant, .. } => {
+                check_id("id", id)?;
+                check_id("merchant", merchant)
+            }
+            Event::CreatePacket {
+                id,
+                merchant,
+                campaign,
+                expires_in,
+                ..
+            } => {
+                check_id("id", id)?;
+                check_id("merchant", merchant)?;
+                optional("campaign", campaign)?;
+                match expires_in {
+                    Some(s) if *s <= 0 => Err("field `expires_in` must be positive".into()),
+                    _ => Ok(()),
+                }
+            }
+            Event::Claim {
+                id,
+                packet,
+                user,
+                device,
+                ip,
+                ..
+            } => {
+                check_id("id", id)?;
+                check_id("packet", packet)?;
+                check_id("user", user)?;
+                optional("device", device)?;
+                optional("ip", ip)
+            }
+            Event::Payout {
+                id,
+                claim,
+                device,
+                ip,
+                ..
+            } => {
+                check_id("id", id)?;
+                check_id("claim", claim)?;
+                optional("device", device)?;
+                optional("ip", ip)
+            }
+            Event::ResolveReview { id, target, .. } => {
+                check_id("id", id)?;
+                check_id("target", target)
+            }
+            Event::Unfreeze { id, user, .. } => {
+                check_id("id", id)?;
+                check_id("user", user)
+            }
+            Event::Tick { .. } => Ok(()),
+        }
+    }
+
     /// The event's logical time.
     pub fn at(&self) -> i64 {
         match self {
@@ -181,6 +274,24 @@ mod tests {
         assert_eq!(e.at(), 100);
         let back = serde_json::to_string(&e).expect("serialize");
         assert_eq!(serde_json::from_str::<Event>(&back).expect("re-parse"), e);
+    }
+
+    #[test]
+    fn empty_long_or_control_ids_are_refused() {
+        let parse = |line: &str| serde_json::from_str::<Event>(line).expect("schema-valid");
+        let ok = parse(r#"{"type":"claim","id":"c1","at":1,"packet":"p","user":"u"}"#);
+        assert_eq!(ok.validate(), Ok(()));
+        let empty = parse(r#"{"type":"claim","id":"c1","at":1,"packet":"p","user":""}"#);
+        assert_eq!(empty.validate(), Err("field `user` is empty".to_string()));
+        let long = format!(
+            r#"{{"type":"deposit","id":"{}","at":1,"merchant":"m","amount":"1.00"}}"#,
+            "x".repeat(ID_BYTES_MAX + 1)
+        );
+        assert!(parse(&long).validate().is_err_and(|e| e.contains("`id`")));
+        let ctrl = parse(r#"{"type":"unfreeze","id":"a\nb","at":1,"user":"u"}"#);
+        assert!(ctrl.validate().is_err_and(|e| e.contains("control")));
+        let neg = parse(r#"{"type":"tick","at":-5}"#);
+        assert!(neg.validate().is_err());
     }
 
     #[test]

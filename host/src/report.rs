@@ -175,7 +175,9 @@ pub struct Report {
     pub events_processed: u64,
     /// Lines rejected as malformed.
     pub malformed_lines: u64,
-    /// The first [`MALFORMED_LISTED_MAX`] of them: (line number, error).
+    /// The line number of every malformed line.
+    pub malformed_line_numbers: Vec<u64>,
+    /// The first [`MALFORMED_LISTED_MAX`] of them with the parser's error.
     pub malformed: Vec<(u64, String)>,
     /// Requests by event type, then by outcome.
     pub requests: BTreeMap<String, BTreeMap<String, u64>>,
@@ -227,6 +229,7 @@ impl Report {
     /// Counts a malformed line (1-based line number) and keeps the first ones.
     pub fn malformed(&mut self, line: u64, error: String) {
         self.malformed_lines += 1;
+        self.malformed_line_numbers.push(line);
         if self.malformed.len() < MALFORMED_LISTED_MAX {
             self.malformed.push((line, error));
         }
@@ -346,9 +349,20 @@ impl Report {
         for (line, err) in self.malformed.iter().take(10) {
             writeln!(o, "  line {line}: {err}")?;
         }
-        if self.malformed.len() > 10 {
-            let listed: Vec<String> = self.malformed.iter().map(|(l, _)| l.to_string()).collect();
+        if self.malformed_line_numbers.len() > 10 {
+            let shown = self.malformed_line_numbers.len().min(MALFORMED_LISTED_MAX);
+            let listed: Vec<String> = self.malformed_line_numbers[..shown]
+                .iter()
+                .map(u64::to_string)
+                .collect();
             writeln!(o, "  malformed line numbers: {}", listed.join(", "))?;
+            if self.malformed_line_numbers.len() > shown {
+                writeln!(
+                    o,
+                    "  ... and {} more (all in the --report JSON)",
+                    self.malformed_line_numbers.len() - shown
+                )?;
+            }
         }
         writeln!(o, "\n-- requests --")?;
         for (kind, statuses) in &self.requests {

@@ -77,6 +77,10 @@ pub fn replay(
                 continue;
             }
         };
+        if let Err(e) = event.validate() {
+            report.malformed(line_no, e);
+            continue;
+        }
         let t = Instant::now();
         let outcome = settlement.apply(&event, rules);
         let elapsed_ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
