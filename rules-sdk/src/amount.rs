@@ -19,6 +19,8 @@ pub const AMOUNT_FEN_MAX: i64 = 1_000_000_000_000_000;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Amount(i64);
 
+const _: () = assert!((u32::MAX as i64) * 100 <= AMOUNT_FEN_MAX);
+
 /// Why a string is not an [`Amount`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AmountError {
@@ -48,6 +50,12 @@ impl Amount {
         } else {
             Some(Amount(fen))
         }
+    }
+
+    /// A whole number of yuan; always valid, so usable in a `const`.
+    pub const fn from_yuan(yuan: u32) -> Amount {
+        // u32::MAX yuan is about 4.3e11 fen, far below AMOUNT_FEN_MAX.
+        Amount(yuan as i64 * 100)
     }
 
     /// The amount in fen.
@@ -165,6 +173,12 @@ mod tests {
         ] {
             assert!(Amount::parse(bad).is_err(), "{bad:?} must be refused");
         }
+    }
+
+    #[test]
+    fn whole_yuan_in_const() {
+        const FIFTY: Amount = Amount::from_yuan(50);
+        assert_eq!(FIFTY.to_string(), "50.00");
     }
 
     #[test]

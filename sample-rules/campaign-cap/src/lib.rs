@@ -67,10 +67,7 @@ pub const REASON_CLAIM_AMOUNT: &str = "campaign_claim_amount";
 /// Default for [`Settings::max_claims`].
 pub const DEFAULT_MAX_CLAIMS: u32 = 3;
 /// Default for [`Settings::max_amount`]: 100.00 CNY.
-pub const DEFAULT_MAX_AMOUNT: Amount = match Amount::from_fen(10_000) {
-    Some(amount) => amount,
-    None => panic!("the default campaign amount must be a valid amount"),
-};
+pub const DEFAULT_MAX_AMOUNT: Amount = Amount::from_yuan(100);
 
 /// The rule's settings; every field is optional and has a documented default.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

@@ -59,10 +59,7 @@ pub const REASON_CLAIM_AMOUNT: &str = "daily_claim_amount";
 /// Default for [`Settings::max_claims`].
 pub const DEFAULT_MAX_CLAIMS: u32 = 10;
 /// Default for [`Settings::max_amount`]: 1,000.00 CNY.
-pub const DEFAULT_MAX_AMOUNT: Amount = match Amount::from_fen(100_000) {
-    Some(amount) => amount,
-    None => panic!("the default daily amount must be a valid amount"),
-};
+pub const DEFAULT_MAX_AMOUNT: Amount = Amount::from_yuan(1000);
 
 /// The rule's settings; every field is optional and has a documented default.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

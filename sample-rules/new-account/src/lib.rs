@@ -59,10 +59,7 @@ pub const REASON_UNKNOWN_ACCOUNT_AGE: &str = "unknown_account_age";
 /// Default for [`Settings::min_age_seconds`]: 7 days.
 pub const DEFAULT_MIN_AGE_SECONDS: i64 = 7 * 24 * 60 * 60;
 /// Default for [`Settings::large_amount`]: 50.00 CNY.
-pub const DEFAULT_LARGE_AMOUNT: Amount = match Amount::from_fen(5_000) {
-    Some(amount) => amount,
-    None => panic!("the default large amount must be a valid amount"),
-};
+pub const DEFAULT_LARGE_AMOUNT: Amount = Amount::from_yuan(50);
 
 /// The rule's settings; every field is optional and has a documented default.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
