@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::record::{DecisionInput, DecisionRecord, Outcome};
 use super::{Settlement, SettlementError, transfer_id};
-use crate::ledger::{Account, LedgerOp, LedgerStore, fen_to_amount};
+use crate::ledger::{Account, LedgerOp, LedgerStore};
 use crate::risk::Evaluator;
 use crate::velocity::ClaimQuery;
 
@@ -27,15 +27,19 @@ pub enum ClaimState {
         /// The payout id.
         payout: String,
     },
-    /// The share is in the user's wallet.
+    /// The share is in the user's wallet, paid by a payout that the rules
+    /// allowed or a reviewer approved. Nothing else pays a share: an
+    /// unfreeze never does.
     Paid {
-        /// The payout that paid it; `None` when it reached the wallet by an
-        /// unfreeze.
-        payout: Option<String>,
+        /// The payout that paid it.
+        payout: String,
     },
-    /// The share is in the user's frozen account.
+    /// The share is in the user's frozen account; the user record says
+    /// where it came from ([`super::FrozenFrom`]), and an unfreeze puts it
+    /// back in the review hold.
     Frozen {
-        /// The payout that moved it there, if it was frozen at payout.
+        /// The payout involved: the held payout frozen with it, or the
+        /// payout that moved it there; `None` when it was held at claim.
         payout: Option<String>,
     },
     /// The share went back to the packet (a denied payout or a rejected
@@ -209,8 +213,7 @@ impl<S: LedgerStore> Settlement<S> {
             }
             Verdict::Deny => return Ok(Amount::ZERO),
             Verdict::Freeze => {
-                let moved = self.freeze_user(req.user, "claim", req.id, Vec::new(), 0)?;
-                return Ok(fen_to_amount(moved));
+                return self.freeze_user(req.user, "claim", req.id, Vec::new(), None);
             }
         };
         if let Some(packet) = self.packets.get_mut(req.packet) {

@@ -1,14 +1,36 @@
 //! The settlement core's invariants, checked by tests after every event and
 //! by every run at its end.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use rules_sdk::Amount;
 
 use super::claim::ClaimState;
 use super::packet::ShareState;
 use super::payout::PayoutState;
-use super::{InvariantError, Settlement};
-use crate::ledger::{Account, LedgerStore, TransferKind};
+use super::{InvariantError, Settlement, User};
+use crate::ledger::{Account, Balance, LedgerStore, TransferKind};
 use crate::split::SHARE_FEN_MIN;
+
+/// What the claims say about one user's wallet, in fen.
+#[derive(Default)]
+struct UserClaims {
+    /// Paid claims: what the user was paid.
+    paid_fen: i128,
+    /// Reserved claims: pending escrow → wallet.
+    reserved_fen: i128,
+}
+
+/// What the claims say, for the checks of packets, the review hold and
+/// users.
+struct ClaimTotals<'a> {
+    /// Per packet.
+    holdings: HashMap<&'a str, Holdings>,
+    /// Fen held for review.
+    review_hold_fen: i128,
+    /// Per user.
+    users: HashMap<&'a str, UserClaims>,
+}
 
 /// What the claims say about one packet.
 #[derive(Default)]
@@ -30,15 +52,27 @@ impl<S: LedgerStore> Settlement<S> {
     ///   shares plus its reservations, nothing is open after expiry;
     /// - each share is held by at most one claim, and exactly the taken
     ///   shares are held; each user holds at most one share per packet;
-    /// - the review hold equals the shares held for review, refunds add up,
-    ///   and users' held, frozen and wallet states agree with their claims.
+    /// - the review hold equals the shares held for review, and refunds add
+    ///   up;
+    /// - every paid, held or frozen claim agrees with its payout both ways;
+    /// - per user: the held and frozen lists agree with the claims; a
+    ///   frozen user has nothing in the review hold and nothing in the
+    ///   wallet; the frozen account holds exactly the recorded wallet
+    ///   amount plus the recorded frozen shares (so zero when not frozen);
+    ///   the wallet plus the recorded wallet amount is exactly the user's
+    ///   paid claims, and the wallet's pending credits exactly their
+    ///   reservations: no money reaches a wallet without a payout.
     ///
     /// # Errors
     ///
     /// The first [`InvariantError`] found.
     pub fn check_invariants(&self) -> Result<(), InvariantError> {
         self.ledger.check_invariants()?;
-        let (holdings, review_hold_fen) = self.check_claims()?;
+        let ClaimTotals {
+            holdings,
+            review_hold_fen,
+            users,
+        } = self.check_claims()?;
         self.check_payouts()?;
         let mut refunded_fen: i64 = 0;
         for (id, packet) in &self.packets {
@@ -115,13 +149,15 @@ impl<S: LedgerStore> Settlement<S> {
                 "review hold has {hold} fen, held claims make {review_hold_fen} fen"
             )));
         }
-        self.check_users()
+        self.check_users(&users)
     }
 
-    /// Checks every claim against its packet, user and the ledger; returns
-    /// what the claims hold per packet and the fen they hold for review.
-    fn check_claims(&self) -> Result<(HashMap<&str, Holdings>, i128), InvariantError> {
+    /// Checks every claim against its packet, payout, user and the ledger;
+    /// returns what the claims hold per packet, the fen they hold for
+    /// review, and what they say about each user's wallet.
+    fn check_claims(&self) -> Result<ClaimTotals<'_>, InvariantError> {
         let mut holdings: HashMap<&str, Holdings> = HashMap::new();
+        let mut users: HashMap<&str, UserClaims> = HashMap::new();
         let mut taken: HashSet<(&str, u32)> = HashSet::new();
         let mut review_hold_fen: i128 = 0;
         for (id, claim) in &self.claims {
@@ -177,22 +213,63 @@ impl<S: LedgerStore> Settlement<S> {
                         )));
                     }
                     holdings.entry(&claim.packet).or_default().reserved_fen += claim.amount.fen();
+                    users.entry(&claim.user).or_default().reserved_fen +=
+                        i128::from(claim.amount.fen());
                 }
                 ClaimState::HeldForReview | ClaimState::PayoutHeld { .. } => {
                     review_hold_fen += i128::from(claim.amount.fen());
                     if !user.is_some_and(|u| u.held.contains(id)) {
                         return Err(err("held for review but not in the user's held list".into()));
                     }
-                }
-                ClaimState::Frozen { .. } => {
-                    if !user.is_some_and(|u| u.frozen && u.frozen_claims.contains(id)) {
-                        return Err(err("frozen but the user is not frozen with it".into()));
+                    if let ClaimState::PayoutHeld { payout } = &claim.state {
+                        self.check_payout_of(id, payout, PayoutState::HeldForReview)?;
                     }
                 }
-                ClaimState::Paid { .. } | ClaimState::Released => {}
+                ClaimState::Frozen { payout } => {
+                    let share = user
+                        .filter(|u| u.frozen)
+                        .and_then(|u| u.frozen_claims.get(id))
+                        .ok_or_else(|| err("frozen but the user is not frozen with it".into()))?;
+                    if share.amount != claim.amount || share.from.payout() != payout.as_deref() {
+                        return Err(err(format!(
+                            "frozen with payout {payout:?} and {}, the user records {share:?}",
+                            claim.amount
+                        )));
+                    }
+                    if let Some(payout) = payout {
+                        self.check_payout_of(id, payout, PayoutState::Frozen)?;
+                    }
+                }
+                ClaimState::Paid { payout } => {
+                    self.check_payout_of(id, payout, PayoutState::Paid)?;
+                    users.entry(&claim.user).or_default().paid_fen +=
+                        i128::from(claim.amount.fen());
+                }
+                ClaimState::Released => {}
             }
         }
-        Ok((holdings, review_hold_fen))
+        Ok(ClaimTotals {
+            holdings,
+            review_hold_fen,
+            users,
+        })
+    }
+
+    /// Checks that payout `payout` exists, is of claim `claim`, and is in
+    /// `state`.
+    fn check_payout_of(
+        &self,
+        claim: &str,
+        payout: &str,
+        state: PayoutState,
+    ) -> Result<(), InvariantError> {
+        match self.payouts.get(payout) {
+            Some(p) if p.claim == claim && p.state == state => Ok(()),
+            other => Err(InvariantError::Claim {
+                claim: claim.to_string(),
+                detail: format!("expects payout {payout} {state:?}, found {other:?}"),
+            }),
+        }
     }
 
     /// Checks every payout against its claim.
@@ -201,7 +278,7 @@ impl<S: LedgerStore> Settlement<S> {
             let state = self.claims.get(&payout.claim).map(|c| &c.state);
             let this = Some(id.clone());
             let agrees = match (payout.state, state) {
-                (PayoutState::Paid, Some(ClaimState::Paid { payout })) => *payout == this,
+                (PayoutState::Paid, Some(ClaimState::Paid { payout })) => payout == id,
                 (PayoutState::HeldForReview, Some(ClaimState::PayoutHeld { payout })) => {
                     payout == id
                 }
@@ -222,39 +299,81 @@ impl<S: LedgerStore> Settlement<S> {
         Ok(())
     }
 
-    /// Checks each user's lists, wallet and frozen account.
-    fn check_users(&self) -> Result<(), InvariantError> {
-        for (id, user) in &self.users {
+    /// Checks each user's lists, wallet and frozen account: every user with
+    /// a record, a claim, a wallet or a frozen account.
+    fn check_users(&self, claims: &HashMap<&str, UserClaims>) -> Result<(), InvariantError> {
+        let mut accounts: HashMap<String, (Balance, Balance)> = HashMap::new();
+        self.ledger
+            .store()
+            .for_each_balance(&mut |account, balance| match account {
+                Account::Wallet(u) => accounts.entry(u.clone()).or_default().0 = *balance,
+                Account::Frozen(u) => accounts.entry(u.clone()).or_default().1 = *balance,
+                _ => {}
+            });
+        let mut ids: BTreeSet<&str> = self.users.keys().map(String::as_str).collect();
+        ids.extend(claims.keys().copied());
+        ids.extend(accounts.keys().map(String::as_str));
+        let none = User::default();
+        let nothing = UserClaims::default();
+        for id in ids {
             let err = |detail: String| InvariantError::User {
-                user: id.clone(),
+                user: id.to_string(),
                 detail,
             };
+            let user = self.users.get(id).unwrap_or(&none);
+            let from_claims = claims.get(id).unwrap_or(&nothing);
             for claim_id in &user.held {
                 if !self
                     .claims
                     .get(claim_id)
-                    .is_some_and(|c| c.user == *id && c.state.in_review_hold())
+                    .is_some_and(|c| c.user == id && c.state.in_review_hold())
                 {
                     return Err(err(format!("lists {claim_id} as held, but it is not")));
                 }
             }
-            for claim_id in &user.frozen_claims {
+            for claim_id in user.frozen_claims.keys() {
                 if !self
                     .claims
                     .get(claim_id)
-                    .is_some_and(|c| c.user == *id && matches!(c.state, ClaimState::Frozen { .. }))
+                    .is_some_and(|c| c.user == id && matches!(c.state, ClaimState::Frozen { .. }))
                 {
                     return Err(err(format!("lists {claim_id} as frozen, but it is not")));
                 }
             }
-            let wallet = self.ledger.balance(&Account::Wallet(id.clone())).posted_fen;
-            let frozen = self.ledger.balance(&Account::Frozen(id.clone())).posted_fen;
-            if user.frozen && wallet != 0 {
-                return Err(err(format!("frozen, yet {wallet} fen in the wallet")));
-            }
-            if !user.frozen && (frozen != 0 || !user.frozen_claims.is_empty()) {
+            let (wallet, frozen) = accounts.get(id).copied().unwrap_or_default();
+            if user.frozen && (wallet.posted_fen != 0 || !user.held.is_empty()) {
                 return Err(err(format!(
-                    "not frozen, yet {frozen} fen in the frozen account"
+                    "frozen, yet {} fen in the wallet and {} claims in the review hold",
+                    wallet.posted_fen,
+                    user.held.len()
+                )));
+            }
+            if !user.frozen
+                && (user.frozen_wallet != Amount::ZERO || !user.frozen_claims.is_empty())
+            {
+                return Err(err(format!(
+                    "not frozen, yet records {} from the wallet and {} frozen claims",
+                    user.frozen_wallet,
+                    user.frozen_claims.len()
+                )));
+            }
+            if i128::from(frozen.posted_fen) != user.frozen_fen()
+                || frozen.debits_pending_fen != 0
+                || frozen.credits_pending_fen != 0
+            {
+                return Err(err(format!(
+                    "frozen account {frozen:?}, but the record says {} fen came in",
+                    user.frozen_fen()
+                )));
+            }
+            let paid_in = i128::from(wallet.posted_fen) + i128::from(user.frozen_wallet.fen());
+            if paid_in != from_claims.paid_fen
+                || i128::from(wallet.credits_pending_fen) != from_claims.reserved_fen
+                || wallet.debits_pending_fen != 0
+            {
+                return Err(err(format!(
+                    "wallet {wallet:?} with {} frozen from it, but paid claims make {} fen and reservations {} fen",
+                    user.frozen_wallet, from_claims.paid_fen, from_claims.reserved_fen
                 )));
             }
         }

@@ -13,6 +13,10 @@
 //! | deny | nothing moves; share stays claimable | void; share back to the packet |
 //! | freeze | user frozen: wallet and held shares → frozen | void, escrow → frozen; user frozen |
 //!
+//! An unfreeze approves nothing: the wallet amount goes back to the wallet
+//! and every frozen share goes to the review hold, held as it was (or, for a
+//! payout that was frozen, held for review); see `freeze.rs`.
+//!
 //! Every step that moves money is one all-or-nothing ledger batch, so a
 //! refused step leaves nothing behind. Time is logical: it comes from the
 //! events, never from the wall clock, so a traffic file replays exactly.
@@ -39,7 +43,7 @@ use rules_sdk::Amount;
 pub use claim::{Claim, ClaimState};
 pub use config::{EXPIRES_IN_DEFAULT_SECONDS, SettlementConfig};
 pub use error::{InvariantError, SettlementError};
-pub use freeze::User;
+pub use freeze::{FrozenFrom, FrozenShare, User};
 pub use packet::{Packet, Share, ShareState};
 pub use payout::{HOST_REASON_USER_FROZEN, Payout, PayoutState};
 pub use record::{DecisionInput, DecisionRecord, Expiry, Outcome, Status};

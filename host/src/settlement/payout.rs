@@ -5,9 +5,10 @@ use rules_sdk::{Amount, Hook, PayoutRequest, Verdict};
 use serde::Serialize;
 
 use super::claim::ClaimState;
+use super::freeze::{FrozenFrom, FrozenShare, Taken};
 use super::record::{DecisionInput, DecisionRecord, Outcome};
 use super::{Settlement, SettlementError, transfer_id};
-use crate::ledger::{Account, LedgerOp, LedgerStore, fen_to_amount};
+use crate::ledger::{Account, LedgerOp, LedgerStore};
 use crate::risk::Evaluator;
 use crate::velocity::PayoutQuery;
 
@@ -25,7 +26,9 @@ pub enum PayoutState {
     HeldForReview,
     /// Denied; the share went back to the packet.
     Denied,
-    /// The share went to the user's frozen account.
+    /// The share went to the user's frozen account (the payout was frozen,
+    /// or it was held and the user was frozen); an unfreeze holds it for
+    /// review.
     Frozen,
     /// Held, then rejected by a reviewer; the share went back to the packet.
     Rejected,
@@ -74,9 +77,7 @@ impl<S: LedgerStore> Settlement<S> {
                     payout: payout.clone(),
                 });
             }
-            ClaimState::Paid {
-                payout: Some(payout),
-            } => {
+            ClaimState::Paid { payout } => {
                 return Err(SettlementError::AlreadyPaid {
                     claim: req.claim.to_string(),
                     payout: payout.clone(),
@@ -160,7 +161,7 @@ impl<S: LedgerStore> Settlement<S> {
                 self.velocity.record_payout(now, query, amount);
                 (
                     ClaimState::Paid {
-                        payout: Some(req.id.to_string()),
+                        payout: req.id.to_string(),
                     },
                     PayoutState::Paid,
                     amount,
@@ -200,21 +201,22 @@ impl<S: LedgerStore> Settlement<S> {
                         amount,
                     },
                 ];
-                let moved = if self.is_frozen(query.user) {
-                    self.ledger.apply(ops)?;
-                    amount.fen()
-                } else {
-                    self.freeze_user(query.user, "payout", req.id, ops, amount.fen())?
+                let taken = Taken {
+                    claim: req.claim.to_string(),
+                    share: FrozenShare {
+                        amount,
+                        from: FrozenFrom::Payout {
+                            payout: req.id.to_string(),
+                        },
+                    },
                 };
-                self.user_mut(query.user)
-                    .frozen_claims
-                    .insert(req.claim.to_string());
+                let moved = self.freeze_user(query.user, "payout", req.id, ops, Some(taken))?;
                 (
                     ClaimState::Frozen {
                         payout: Some(req.id.to_string()),
                     },
                     PayoutState::Frozen,
-                    fen_to_amount(moved),
+                    moved,
                 )
             }
         };

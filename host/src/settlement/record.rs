@@ -46,8 +46,10 @@ pub struct Outcome {
     /// place, as for a payout of a frozen user).
     pub verdict: Option<Verdict>,
     /// The money this request moved: the deposit, the packet total, the
-    /// share reserved, held, paid, returned or refunded, or everything a
-    /// freeze moved into the frozen account. Zero when nothing moved.
+    /// share reserved, held, paid, returned or refunded, everything a
+    /// freeze moved into the frozen account, or everything an unfreeze moved
+    /// out of it (to the wallet and the review hold). Zero when nothing
+    /// moved.
     pub amount: Amount,
     /// The decision record, when a decision was made.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -73,7 +73,7 @@ impl<S: LedgerStore> Settlement<S> {
                 self.record_completed_payout(now, &claim_id);
                 (
                     Some(ClaimState::Paid {
-                        payout: Some(payout.to_string()),
+                        payout: payout.to_string(),
                     }),
                     Some(PayoutState::Paid),
                 )

@@ -574,7 +574,8 @@ fn m08_payout_held_for_review_at_expiry_is_refunded_when_rejected() -> Result<()
 /// The verdict table at claim: allow reserves; review holds (approve
 /// reserves, reject returns the share); deny moves nothing and the share
 /// stays claimable; freeze reserves nothing and moves the wallet and held
-/// shares to frozen; unfreeze gives them back.
+/// shares to frozen; unfreeze returns the wallet amount to the wallet and
+/// the held share to the review hold.
 #[test]
 fn verdict_table_at_claim() -> Result<()> {
     let r = rules()?;
@@ -668,12 +669,18 @@ fn verdict_table_at_claim() -> Result<()> {
     let e = w.refused(claim_event("c-5d", at + 360, "pd", "u-5"), &r.allow)?;
     assert_eq!(e.code(), "user-frozen");
 
-    // unfreeze: frozen funds go back to the wallet; the user may claim again.
+    // unfreeze: the wallet amount goes back to the wallet, the held share
+    // back to the review hold (not paid); the user may claim again.
     let o = w.ok(unfreeze_event("uf-1", at + 420, "u-5"), &r.allow)?;
     assert_eq!(o.amount, amt("2.00"));
     assert!(!w.s.is_frozen("u-5"));
-    assert_eq!(w.s.wallet("u-5"), amt("2.00"));
-    assert_eq!(w.s.summary().frozen, Amount::ZERO);
+    assert_eq!(w.s.wallet("u-5"), amt("1.00"));
+    assert_eq!(w.claim_state("c-5b"), Some(ClaimState::HeldForReview));
+    let sum = w.s.summary();
+    assert_eq!(
+        (sum.frozen, sum.held_for_review),
+        (Amount::ZERO, amt("1.00"))
+    );
     w.ok(claim_event("c-5e", at + 480, "pd", "u-5"), &r.allow)?;
     Ok(())
 }
@@ -681,7 +688,8 @@ fn verdict_table_at_claim() -> Result<()> {
 /// The verdict table at payout: allow posts to the wallet; review holds
 /// (approve pays, reject returns the share); deny voids the reservation and
 /// returns the share; freeze moves the reservation and the wallet to frozen;
-/// unfreeze gives them back.
+/// unfreeze returns the wallet amount to the wallet and holds the frozen
+/// payouts for review.
 #[test]
 fn verdict_table_at_payout() -> Result<()> {
     let r = rules()?;
@@ -785,15 +793,16 @@ fn verdict_table_at_payout() -> Result<()> {
     assert!(record.rules.is_empty());
     assert_eq!(w.s.summary().frozen, amt("3.00"));
 
-    // unfreeze: everything frozen goes to the wallet, the payouts count as paid.
+    // unfreeze: the wallet amount goes back to the wallet; the frozen
+    // payouts are held for review, not paid.
     let o = w.ok(unfreeze_event("uf-5", at + 120, "u-5"), &r.allow)?;
     assert_eq!(o.amount, amt("3.00"));
-    assert_eq!(w.s.wallet("u-5"), amt("3.00"));
+    assert_eq!(w.s.wallet("u-5"), amt("1.00"));
     assert_eq!(w.s.summary().frozen, Amount::ZERO);
     for po in ["po-5", "po-5x"] {
         assert_eq!(
             w.s.payout_record(po).map(|p| p.state),
-            Some(PayoutState::Paid),
+            Some(PayoutState::HeldForReview),
             "{po}"
         );
     }

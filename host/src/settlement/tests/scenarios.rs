@@ -161,7 +161,7 @@ fn claim_allow_reserves_and_payout_allow_pays() {
     assert_eq!(
         w.claim_state("c1"),
         Some(ClaimState::Paid {
-            payout: Some("k1".into())
+            payout: "k1".into()
         })
     );
     assert_eq!(
@@ -313,20 +313,31 @@ fn claim_freeze_freezes_the_wallet_and_held_shares() {
     );
     assert_eq!(w.s.summary().frozen, amt("6.00"));
 
-    // Unfreeze: everything frozen goes to the wallet, and counts as paid.
+    // Unfreeze approves nothing: the wallet amount returns to the wallet,
+    // the share held at claim returns to the review hold, and the payout
+    // the host froze is held for review.
     let o = w.ok(unfreeze("f1", T0 + 4, "u1"));
     assert_eq!(o.amount, amt("6.00"));
-    assert_eq!(w.s.wallet("u1"), amt("6.00"));
-    assert_eq!(w.claim_state("c2"), Some(ClaimState::Paid { payout: None }));
+    assert_eq!(w.s.wallet("u1"), amt("2.00"));
+    assert_eq!(w.claim_state("c2"), Some(ClaimState::HeldForReview));
     assert_eq!(
         w.claim_state("c3"),
-        Some(ClaimState::Paid {
-            payout: Some("k3".into())
+        Some(ClaimState::PayoutHeld {
+            payout: "k3".into()
         })
     );
     assert_eq!(
+        w.s.payout_record("k3").map(|p| p.state),
+        Some(PayoutState::HeldForReview)
+    );
+    let s = w.s.summary();
+    assert_eq!(
+        (s.frozen, s.held_for_review, s.paid_out),
+        (Amount::ZERO, amt("6.00"), amt("2.00"))
+    );
+    assert_eq!(
         w.refused(payout("k3x", T0 + 5, "c3")).code(),
-        "already-paid"
+        "payout-in-progress"
     );
     assert_eq!(w.refused(unfreeze("f2", T0 + 5, "u1")).code(), "not-frozen");
     assert_eq!(
@@ -465,12 +476,21 @@ fn payout_freeze_freezes_the_user() {
         w.refused(resolve("r1", T0, "k2", Approve)).code(),
         "not-held"
     );
+    // Unfreeze: the wallet amount back to the wallet; the held payout held
+    // again and the frozen payout held for review: nothing paid.
     w.ok(unfreeze("f1", T0, "u1"));
-    assert_eq!(w.s.wallet("u1"), amt("15.00"));
-    assert_eq!(
-        w.s.payout_record("k2").map(|p| p.state),
-        Some(PayoutState::Paid)
-    );
+    assert_eq!(w.s.wallet("u1"), amt("5.00"));
+    for (c, k) in [("c2", "k2"), ("c3", "k3")] {
+        assert_eq!(
+            w.claim_state(c),
+            Some(ClaimState::PayoutHeld { payout: k.into() })
+        );
+        assert_eq!(
+            w.s.payout_record(k).map(|p| p.state),
+            Some(PayoutState::HeldForReview)
+        );
+    }
+    assert_eq!(w.s.summary().held_for_review, amt("10.00"));
 }
 
 #[test]
