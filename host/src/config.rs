@@ -14,12 +14,12 @@ use crate::risk::limits::{EngineLimits, LimitOverrides};
 #[derive(Debug, Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (not a `source`, so it is printed once).
+        error: std::io::Error,
     },
     /// The TOML is malformed or has an unknown or mistyped key.
     #[error("invalid config {path}: {message}")]
@@ -106,7 +106,10 @@ pub enum ScopeKind {
 
 /// The verdict a rule gets when it cannot answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "on_failure must be a verdict (\"allow\", \"review\", \"deny\" or \"freeze\") or a table { claim = <verdict>, payout = <verdict> }"
+)]
 pub enum OnFailure {
     /// The same verdict at every hook.
     Every(Verdict),
@@ -189,9 +192,9 @@ impl Config {
     ///
     /// Returns a [`ConfigError`] naming the file and what is wrong with it.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Config::parse(&text, &base).map_err(|e| match e {

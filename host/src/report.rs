@@ -10,6 +10,7 @@ use rules_sdk::{Hook, Verdict};
 use serde::Serialize;
 
 use crate::risk::RuleOutcome;
+use crate::settlement::MoneySummary;
 
 /// Malformed lines kept with their text in the report; the rest are counted.
 pub const MALFORMED_LISTED_MAX: usize = 50;
@@ -202,8 +203,8 @@ pub struct Report {
     pub decision_p50_us: f64,
     /// 99th percentile of the same, in microseconds.
     pub decision_p99_us: f64,
-    /// The money summary, in display order: (name, amount).
-    pub money: Vec<(String, String)>,
+    /// Where the money is at the end of the run.
+    pub money: Option<MoneySummary>,
     /// Whether every money invariant held at the end.
     pub invariants_ok: bool,
     /// The invariant that failed, if any.
@@ -305,7 +306,7 @@ impl Report {
     pub fn finish(
         &mut self,
         elapsed: Duration,
-        money: Vec<(String, String)>,
+        money: MoneySummary,
         invariants: Result<(), String>,
     ) {
         self.elapsed_seconds = elapsed.as_secs_f64();
@@ -327,7 +328,7 @@ impl Report {
             g.finish();
         }
         self.rule_groups = groups;
-        self.money = money;
+        self.money = Some(money);
         self.invariants_ok = invariants.is_ok();
         self.invariant_error = invariants.err();
     }
@@ -365,6 +366,11 @@ impl Report {
             }
         }
         writeln!(o, "\n-- requests --")?;
+        writeln!(
+            o,
+            "accepted: processed, whatever the rules decided (see verdicts); refused: by the settlement core, nothing moved;\n\
+             replay: a retry answered with the stored outcome; conflict: a reused id with a different body"
+        )?;
         for (kind, statuses) in &self.requests {
             let parts: Vec<String> = statuses.iter().map(|(s, n)| format!("{s} {n}")).collect();
             writeln!(o, "{kind:<15} {}", parts.join(", "))?;
@@ -398,7 +404,7 @@ impl Report {
             "fail",
             "p50 us",
             "p99 us",
-            "fuel"
+            "mean fuel"
         )?;
         for (id, s) in &self.rule_groups {
             let id = if s.rule_count > 1 {
@@ -489,8 +495,24 @@ impl Report {
             self.decision_p99_us
         )?;
         writeln!(o, "\n-- money (CNY) --")?;
-        for (name, amount) in &self.money {
-            writeln!(o, "{name:<22} {amount:>16}")?;
+        writeln!(
+            o,
+            "deposited = merchant available + in escrow + reserved + paid out + held for review + frozen;\n\
+             refunded is the part of merchant available that came back from expired packets"
+        )?;
+        if let Some(m) = &self.money {
+            for (name, amount) in [
+                ("deposited", m.deposited),
+                ("merchant available", m.merchant_available),
+                ("in escrow", m.in_escrow),
+                ("reserved", m.reserved),
+                ("paid out (in wallets)", m.paid_out),
+                ("held for review", m.held_for_review),
+                ("frozen", m.frozen),
+                ("refunded (of available)", m.refunded),
+            ] {
+                writeln!(o, "{name:<24} {:>16}", amount.to_string())?;
+            }
         }
         match &self.invariant_error {
             None => writeln!(o, "zero-sum and money invariants: OK")?,

@@ -127,15 +127,27 @@ fn create(path: &Path) -> Result<BufWriter<File>> {
     Ok(BufWriter::new(f))
 }
 
-fn write_report_json(path: &Path, report: &Report) -> Result<()> {
-    let mut w = create(path)?;
-    serde_json::to_writer_pretty(&mut w, report)?;
-    w.write_all(b"\n")?;
-    w.flush()
-        .with_context(|| format!("writing {}", path.display()))
+/// Writes the report as JSON to a file opened before the run, so that an
+/// unwritable path fails at once rather than after a long run.
+fn write_report_json(out: Option<(PathBuf, BufWriter<File>)>, report: &Report) -> Result<()> {
+    let Some((path, mut w)) = out else {
+        return Ok(());
+    };
+    let written: std::io::Result<()> = serde_json::to_writer_pretty(&mut w, report)
+        .map_err(std::io::Error::other)
+        .and_then(|()| w.write_all(b"\n"))
+        .and_then(|()| w.flush());
+    written.with_context(|| format!("writing {}", path.display()))
+}
+
+fn open_report(path: Option<&Path>) -> Result<Option<(PathBuf, BufWriter<File>)>> {
+    path.map(|p| Ok((p.to_path_buf(), create(p)?))).transpose()
 }
 
 fn load_engine(config: &Config) -> Result<RiskEngine> {
+    if config.rules.is_empty() {
+        eprintln!("hongbao: warning: the config has no rules: every claim and payout is allowed");
+    }
     RiskEngine::load(config, &crate::bundled::module).context("loading rules")
 }
 
@@ -182,6 +194,7 @@ pub fn demo(args: &DemoArgs) -> Result<Status> {
         None => (args.decisions.clone(), args.report.clone()),
     };
     let mut decisions = decisions_path.as_deref().map(create).transpose()?;
+    let report_out = open_report(report_path.as_deref())?;
     let (report, _) = replay(
         &config,
         &engine,
@@ -194,9 +207,7 @@ pub fn demo(args: &DemoArgs) -> Result<Status> {
     if let Some(mut w) = decisions {
         w.flush().context("writing decisions")?;
     }
-    if let Some(path) = report_path {
-        write_report_json(&path, &report)?;
-    }
+    write_report_json(report_out, &report)?;
     Ok(finish(&report, true))
 }
 
@@ -244,6 +255,7 @@ pub fn run(args: &RunArgs) -> Result<Status> {
     };
     let engine = load_engine(&config)?;
     let mut decisions = args.decisions.as_deref().map(create).transpose()?;
+    let report_out = open_report(args.report.as_deref())?;
     let sinks = RunSinks {
         decisions: decisions.as_mut().map(|w| w as &mut dyn Write),
         progress: !args.quiet,
@@ -258,9 +270,7 @@ pub fn run(args: &RunArgs) -> Result<Status> {
     if let Some(mut w) = decisions {
         w.flush().context("writing decisions")?;
     }
-    if let Some(path) = &args.report {
-        write_report_json(path, &report)?;
-    }
+    write_report_json(report_out, &report)?;
     Ok(finish(&report, !args.quiet))
 }
 

@@ -2,6 +2,7 @@
 //! the loop behind `hongbao run` and `hongbao demo`.
 
 use std::io::{BufRead, IsTerminal, Write};
+
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -26,6 +27,16 @@ pub fn settlement_config(config: &Config) -> SettlementConfig {
             .iter()
             .map(|(m, s)| (m.clone(), s.utc_offset_minutes))
             .collect(),
+    }
+}
+
+/// A JSON error without serde's "at line 1 column N" suffix, which would
+/// read as a file position; the column within the line is kept.
+fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => format!("{} (column {})", &text[..i], e.column()),
+        None => text,
     }
 }
 
@@ -56,9 +67,18 @@ pub fn replay(
     let show_progress = sinks.progress && std::io::stderr().is_terminal();
     let mut decisions = sinks.decisions;
     let started = Instant::now();
-    for (index, line) in traffic.lines().enumerate() {
-        let line_no = index as u64 + 1;
-        let line = line.with_context(|| format!("reading traffic line {line_no}"))?;
+    let mut traffic = traffic;
+    let mut buf = Vec::new();
+    let mut line_no: u64 = 0;
+    loop {
+        buf.clear();
+        let read = traffic
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("reading traffic line {}", line_no + 1))?;
+        if read == 0 {
+            break;
+        }
+        line_no += 1;
         report.line();
         if show_progress && line_no.is_multiple_of(PROGRESS_EVERY_LINES) {
             eprint!(
@@ -66,14 +86,23 @@ pub fn replay(
                 started.elapsed().as_secs_f64()
             );
         }
+        // A bad line, even one that is not UTF-8, is rejected on its own;
+        // it never stops the run or undoes what came before.
+        let line = match std::str::from_utf8(&buf) {
+            Ok(l) => l.trim_end_matches(['\n', '\r']),
+            Err(e) => {
+                report.malformed(line_no, format!("not UTF-8: {e}"));
+                continue;
+            }
+        };
         if line.trim().is_empty() {
             report.malformed(line_no, "empty line".into());
             continue;
         }
-        let event: Event = match serde_json::from_str(&line) {
+        let event: Event = match serde_json::from_str(line) {
             Ok(e) => e,
             Err(e) => {
-                report.malformed(line_no, e.to_string());
+                report.malformed(line_no, json_error(&e));
                 continue;
             }
         };
@@ -110,24 +139,11 @@ pub fn replay(
     }
     let elapsed = started.elapsed();
     let s = settlement.summary();
-    let money = vec![
-        ("deposited".to_string(), s.deposited.to_string()),
-        (
-            "merchant available".to_string(),
-            s.merchant_available.to_string(),
-        ),
-        ("in escrow".to_string(), s.in_escrow.to_string()),
-        ("reserved".to_string(), s.reserved.to_string()),
-        ("paid out".to_string(), s.paid_out.to_string()),
-        ("held for review".to_string(), s.held_for_review.to_string()),
-        ("frozen".to_string(), s.frozen.to_string()),
-        ("refunded".to_string(), s.refunded.to_string()),
-    ];
     let invariants = match (s.zero_sum_ok, settlement.check_invariants()) {
         (true, Ok(())) => Ok(()),
         (false, _) => Err("the ledger does not sum to zero".to_string()),
         (true, Err(e)) => Err(e.to_string()),
     };
-    report.finish(elapsed, money, invariants);
+    report.finish(elapsed, s, invariants);
     Ok((report, settlement))
 }

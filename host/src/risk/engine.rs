@@ -175,6 +175,9 @@ impl RiskEngine {
             {
                 problems.push(p);
             }
+            if problems.is_empty() {
+                problems.extend(check_settings(&sandbox, &module, &limits, rc));
+            }
             if !problems.is_empty() {
                 refusals.push(Refusal {
                     rule: rc.id.clone(),
@@ -304,27 +307,35 @@ impl RiskEngine {
 
     fn run_rule(&self, rule: &LoadedRule, hook: Hook, input: &[u8]) -> RuleOutcome {
         let result = call(&self.sandbox, &rule.module, hook, &rule.limits, input);
-        let (verdict, reason, failure, detail, failed_open) = match result.outcome {
-            Ok(d) => (d.verdict, d.reason, None, d.note, false),
+        let (verdict, reason, note, failure, detail, failed_open) = match result.outcome {
+            Ok(d) => (d.verdict, d.reason, d.note, None, None, false),
             Err(CallFailure { reason, detail }) => {
                 let v = rule.failure_verdict(hook);
                 (
                     v,
                     reason.code().to_string(),
+                    None,
                     Some(reason),
                     Some(detail),
                     v == Verdict::Allow,
                 )
             }
         };
+        let logs = result
+            .logs
+            .into_iter()
+            .map(|(level, line)| format!("{}: {line}", log_level_name(level)))
+            .collect();
         RuleOutcome {
             rule_id: rule.id.clone(),
             scope: rule.scope.clone(),
             digest: rule.digest().to_string(),
             verdict,
             reason,
+            note,
             failure,
             detail,
+            logs,
             failed_open,
             fuel_used: result.fuel_used,
             duration_ns: result.duration_ns,
@@ -351,8 +362,10 @@ impl RiskEngine {
                         digest: rule.digest().to_string(),
                         verdict: rule.failure_verdict(hook),
                         reason: "host-error".into(),
+                        note: None,
                         failure: Some(super::FailureReason::HostError),
                         detail: Some("cannot encode input".into()),
+                        logs: Vec::new(),
                         failed_open: rule.failure_verdict(hook) == Verdict::Allow,
                         fuel_used: 0,
                         duration_ns: 0,
@@ -370,6 +383,15 @@ impl Evaluator for RiskEngine {
 
     fn payout(&self, now: i64, request: &PayoutRequest, facts: &PayoutFacts) -> Evaluation {
         self.evaluate(Hook::Payout, &request.merchant_id, now, request, facts)
+    }
+}
+
+fn log_level_name(level: i32) -> &'static str {
+    match level {
+        rules_sdk::abi::log_level::DEBUG => "debug",
+        rules_sdk::abi::log_level::INFO => "info",
+        rules_sdk::abi::log_level::WARN => "warn",
+        _ => "error",
     }
 }
 
@@ -395,6 +417,48 @@ fn probe(sandbox: &Sandbox, module: &CompiledModule, limits: &Limits) -> Result<
         ));
     }
     Ok(())
+}
+
+/// Runs each configured hook once on an ordinary request (the SDK's test
+/// fixtures) with the rule's settings. A rule that answers with an explicit
+/// error there is telling us its settings are wrong (a misspelt key, a bad
+/// value): refuse it at load rather than let it fail every request. Traps
+/// and limits are left to the traffic, where they get the failure verdict.
+fn check_settings(
+    sandbox: &Sandbox,
+    module: &CompiledModule,
+    limits: &Limits,
+    rc: &crate::config::RuleConfig,
+) -> Vec<String> {
+    let settings = serde_json::to_value(&rc.settings).unwrap_or_default();
+    let mut problems = Vec::new();
+    for &hook in &rc.hooks {
+        let input = match hook {
+            Hook::Claim => {
+                let mut i = rules_sdk::testing::claim_fixture();
+                i.rule_id = rc.id.clone();
+                i.settings = settings.clone();
+                serde_json::to_vec(&i)
+            }
+            Hook::Payout => {
+                let mut i = rules_sdk::testing::payout_fixture();
+                i.rule_id = rc.id.clone();
+                i.settings = settings.clone();
+                serde_json::to_vec(&i)
+            }
+        };
+        let Ok(input) = input else { continue };
+        if let Err(CallFailure {
+            reason: super::FailureReason::RuleError,
+            detail,
+        }) = call(sandbox, module, hook, limits, &input).outcome
+        {
+            problems.push(format!(
+                "answers an ordinary {hook} with an error, so its settings are likely wrong: {detail}"
+            ));
+        }
+    }
+    problems
 }
 
 /// Checks one module file the way the loader would, against the default

@@ -90,9 +90,15 @@ pub struct RuleOutcome {
     /// Set when the rule could not answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<FailureReason>,
-    /// A human-readable detail: the rule's note, or what failed.
+    /// The note the rule attached to its decision, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// What failed, when the rule could not answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Lines the rule logged through the `log` import (`level: text`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<String>,
     /// True when the rule failed and its config said to fail open (allow).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub failed_open: bool,
@@ -107,7 +113,9 @@ pub struct RuleOutcome {
 pub struct Evaluation {
     /// The most severe verdict of all rules (allow when no rule applies).
     pub verdict: Verdict,
-    /// The reason of the rule that set the verdict (`ok` when allow).
+    /// `<rule id>:<reason>` of the first rule with the final verdict;
+    /// `ok` when every rule allowed, or `<rule id>:failed-open:<failure>`
+    /// when the verdict is allow only because a rule failed open.
     pub reason: String,
     /// Every rule that ran, in evaluation order.
     pub rules: Vec<RuleOutcome>,
@@ -124,6 +132,11 @@ impl Evaluation {
                 verdict = r.verdict;
                 reason = format!("{}:{}", r.rule_id, r.reason);
             }
+        }
+        if verdict == Verdict::Allow
+            && let Some(open) = rules.iter().find(|r| r.failed_open)
+        {
+            reason = format!("{}:failed-open:{}", open.rule_id, open.reason);
         }
         Evaluation {
             verdict,

@@ -165,18 +165,12 @@ fn run_reports_malformed_lines_and_writes_one_record_per_decision() -> Result<()
     assert_eq!(r["verdicts"]["payout"]["allow"], 2);
     assert_eq!(r["invariants_ok"], true, "{r:#}");
     assert_eq!(r["invariant_error"], Value::Null);
-    let money: Vec<(String, String)> = serde_json::from_value(r["money"].clone())?;
-    let money = |name: &str| {
-        money
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, a)| a.clone())
-    };
+    let money = |field: &str| r["money"][field].as_str().map(str::to_string);
     assert_eq!(money("deposited").as_deref(), Some("150.00"));
-    assert_eq!(money("paid out").as_deref(), Some("4.00"));
+    assert_eq!(money("paid_out").as_deref(), Some("4.00"));
     assert_eq!(money("refunded").as_deref(), Some("12.00"));
-    assert_eq!(money("merchant available").as_deref(), Some("146.00"));
-    assert_eq!(money("in escrow").as_deref(), Some("0.00"));
+    assert_eq!(money("merchant_available").as_deref(), Some("146.00"));
+    assert_eq!(money("in_escrow").as_deref(), Some("0.00"));
     assert_eq!(money("reserved").as_deref(), Some("0.00"));
 
     let ids: Vec<&str> = ran
@@ -210,7 +204,7 @@ fn run_reports_malformed_lines_and_writes_one_record_per_decision() -> Result<()
     assert_eq!(c1["rules"][1]["rule_id"], "m1.amount-floor");
     assert_eq!(c1["rules"][1]["digest"], floor_digest.as_str());
     assert_eq!(
-        c1["rules"][1]["detail"], "5.00",
+        c1["rules"][1]["note"], "5.00",
         "the rule saw the exact amount"
     );
     assert_eq!(ran.decisions[1]["rules"].as_array().map(Vec::len), Some(1));
@@ -362,5 +356,41 @@ fn check_command_status_follows_the_modules() -> Result<()> {
         config: None,
     })?;
     assert_eq!(missing, Status::Refused);
+    Ok(())
+}
+
+/// A line that is not UTF-8 is rejected on its own, with its line number,
+/// and the lines around it are processed.
+#[test]
+fn a_line_that_is_not_utf8_is_malformed_and_the_run_goes_on() -> Result<()> {
+    let config = hongbao::config::Config::parse("", Path::new("."))?;
+    let engine = hongbao::risk::RiskEngine::load(&config, &hongbao::bundled::module)?;
+    let mut traffic = Vec::new();
+    traffic.extend_from_slice(
+        b"{\"type\":\"deposit\",\"id\":\"d1\",\"at\":1,\"merchant\":\"m1\",\"amount\":\"5.00\"}\n",
+    );
+    traffic.extend_from_slice(
+        b"{\"type\":\"deposit\",\"id\":\"d2\",\"at\":2,\"merchant\":\"m1\",\"amount\":\"\xff\"}\n",
+    );
+    traffic.extend_from_slice(
+        b"{\"type\":\"deposit\",\"id\":\"d3\",\"at\":3,\"merchant\":\"m1\",\"amount\":\"2.00\"}\n",
+    );
+    let (report, settlement) = hongbao::cli::replay(
+        &config,
+        &engine,
+        traffic.as_slice(),
+        hongbao::cli::RunSinks {
+            decisions: None,
+            progress: false,
+        },
+    )?;
+    assert_eq!(report.malformed_line_numbers, [2]);
+    assert!(
+        report.malformed[0].1.contains("UTF-8"),
+        "{:?}",
+        report.malformed
+    );
+    assert_eq!(report.events_processed, 2);
+    assert_eq!(settlement.merchant_available("m1").to_string(), "7.00");
     Ok(())
 }

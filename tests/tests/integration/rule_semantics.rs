@@ -101,7 +101,7 @@ fn m09_amounts_cross_the_boundary_exactly() -> anyhow::Result<()> {
         assert_eq!(r.failure, None, "{amount}: {r:?}");
         assert_eq!(ev.verdict, verdict, "{amount}");
         assert_eq!(
-            r.detail.as_deref(),
+            r.note.as_deref(),
             Some(amount),
             "the rule saw the exact string"
         );
@@ -469,5 +469,47 @@ fn s01_endless_loop_from_two_threads_times_out_every_call() -> anyhow::Result<()
         assert_eq!(after.rules[0].failure, None);
     }
     assert_eq!(calls, 100);
+    Ok(())
+}
+
+/// A misspelt setting is caught at load: the rule answers an ordinary
+/// request with an error, so the host refuses it before any traffic.
+#[test]
+fn misspelt_setting_is_refused_at_load() {
+    let cfg = one_rule(
+        "platform.daily-limits",
+        "daily-limits",
+        "[rules.settings]\nmax_claimz = 10",
+    );
+    let err = engine(&cfg)
+        .expect_err("a misspelt setting must be refused")
+        .to_string();
+    assert!(err.contains("platform.daily-limits"), "{err}");
+    assert!(err.contains("max_claimz"), "{err}");
+}
+
+/// What a rule logs through the host import lands in its decision record.
+#[test]
+fn rule_logs_are_kept_in_the_record() -> anyhow::Result<()> {
+    let e = engine(&one_rule("floor", "amount_floor", ""))?;
+    let (req, facts) = claim("1.00", "u-1");
+    let ev = e.claim(NOW, &req, &facts);
+    assert_eq!(ev.rules[0].logs, ["debug: amount parsed"]);
+    Ok(())
+}
+
+/// An allow that stands only because a rule failed open says so in the
+/// record's reason.
+#[test]
+fn failed_open_allow_names_the_rule_in_the_reason() -> anyhow::Result<()> {
+    let e = engine(&one_rule(
+        "open",
+        "divide_by_zero",
+        "on_failure = \"allow\"",
+    ))?;
+    let (req, facts) = claim("1.00", "u-1");
+    let ev = e.claim(NOW, &req, &facts);
+    assert_eq!(ev.verdict, Verdict::Allow);
+    assert_eq!(ev.reason, "open:failed-open:trap");
     Ok(())
 }

@@ -100,7 +100,7 @@ fn s07_no_state_between_calls() -> anyhow::Result<()> {
         assert_eq!(r.failure, None, "{r:?}");
         assert_eq!(r.verdict, Verdict::Allow, "seen flag leaked: {r:?}");
     }
-    let note = only_rule(&second).detail.clone().unwrap_or_default();
+    let note = only_rule(&second).note.clone().unwrap_or_default();
     assert!(
         !note.contains("alice"),
         "U2's evaluation saw U1's id: {note:?}"
