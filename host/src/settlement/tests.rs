@@ -5,6 +5,7 @@
 
 mod scenarios;
 mod simulation;
+mod unfreeze;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;

@@ -39,6 +39,8 @@ impl Evaluator for RandomRules {
 struct Trace {
     outcomes: Vec<String>,
     summary: MoneySummary,
+    /// Unfreezes that put shares back in the review hold.
+    unfrozen_to_hold: usize,
 }
 
 fn pick<'a>(rng: &mut SplitMix64, items: &'a [String]) -> Option<&'a String> {
@@ -65,6 +67,7 @@ fn simulate(seed: u64, steps: usize) -> Trace {
     let (mut packets, mut claims, mut payouts) = (Vec::new(), Vec::new(), Vec::new());
     let mut sent: Vec<Event> = Vec::new();
     let mut outcomes = Vec::new();
+    let mut unfrozen_to_hold = 0;
     let mut at = T0;
     for step in 0..steps {
         at += rng.below(40) as i64;
@@ -186,6 +189,14 @@ fn simulate(seed: u64, steps: usize) -> Trace {
         };
         let before = s.summary();
         let calls = rules.calls.get();
+        // What a frozen user's record says came in, before an unfreeze.
+        let unfreezing = match &event {
+            Event::Unfreeze { user, .. } => s
+                .user(user)
+                .filter(|u| u.frozen)
+                .map(|u| (u.frozen_wallet.fen(), u.frozen_fen())),
+            _ => None,
+        };
         let outcome = s.apply(&event, &rules);
         if let Err(e) = s.check_invariants() {
             panic!("seed {seed} step {step}: invariant broken after {event:?}: {e}");
@@ -210,6 +221,27 @@ fn simulate(seed: u64, steps: usize) -> Trace {
         if outcome.replay || matches!(outcome.status, Status::Conflict(_)) {
             assert!(outcome.decision.is_none());
         }
+        if let Some((wallet, total)) = unfreezing
+            && outcome.is_accepted()
+            && !outcome.replay
+        {
+            // An unfreeze approves nothing: only what came from the wallet
+            // reaches a wallet; every share goes to the review hold.
+            let paid = after.paid_out.fen() - before.paid_out.fen();
+            let held = after.held_for_review.fen() - before.held_for_review.fen();
+            assert_eq!(paid, wallet, "seed {seed} step {step}: {event:?}");
+            assert_eq!(
+                i128::from(paid + held),
+                total,
+                "seed {seed} step {step}: {event:?}"
+            );
+            assert_eq!(
+                after.frozen.fen() + outcome.amount.fen(),
+                before.frozen.fen(),
+                "seed {seed} step {step}: {event:?}"
+            );
+            unfrozen_to_hold += usize::from(held > 0);
+        }
         outcomes.push(format!(
             "{} {:?} {:?} {}",
             outcome.request_id, outcome.status, outcome.verdict, outcome.amount
@@ -221,11 +253,13 @@ fn simulate(seed: u64, steps: usize) -> Trace {
     Trace {
         outcomes,
         summary: s.summary(),
+        unfrozen_to_hold,
     }
 }
 
 #[test]
 fn seeded_random_traffic_keeps_every_invariant() {
+    let mut unfrozen_to_hold = 0;
     for seed in [1, 2, 3] {
         let trace = simulate(seed, 2_500);
         let s = &trace.summary;
@@ -240,7 +274,12 @@ fn seeded_random_traffic_keeps_every_invariant() {
             s.paid_out.fen() > 0 && s.refunded.fen() > 0,
             "seed {seed}: {s:?}"
         );
+        unfrozen_to_hold += trace.unfrozen_to_hold;
     }
+    assert!(
+        unfrozen_to_hold > 0,
+        "no unfreeze returned a share to the review hold"
+    );
 }
 
 #[test]
