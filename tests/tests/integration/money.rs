@@ -1,6 +1,6 @@
 //! Money through the real settlement core and real sandboxed rules (cases
-//! M01, M02, M05-M08, M10, one share per user, the verdict table, sticky
-//! failures). Every event goes through `apply_checked`, which checks every
+//! M01, M02, M05-M08, M10, one share per user, the verdict table, an
+//! unfreeze that approves nothing, sticky failures). Every event goes through `apply_checked`, which checks every
 //! invariant and the zero sum after it.
 //!
 //! The rules are the constant-verdict WAT modules (`tests/wat/allow.wat`,
@@ -808,6 +808,317 @@ fn verdict_table_at_payout() -> Result<()> {
     }
     let e = w.refused(unfreeze_event("uf-6", at + 180, "u-5"), &r.allow)?;
     assert_eq!(e.code(), "not-frozen");
+    Ok(())
+}
+
+/// The user's report: a 60.00 claim held for review, then the account
+/// frozen by a later claim. Returns the world with `u-1` frozen and the
+/// 60.00 of `c-60` (packet `p-60`) in the frozen account.
+fn held_for_review_then_frozen(r: &Rules) -> Result<World> {
+    let mut w = World::new();
+    w.ok(deposit_event("dep-1", T0, "m1", "200.00"), &r.allow)?;
+    w.ok(
+        packet_event("p-60", T0, "m1", "120.00", 2, SplitKind::Fixed),
+        &r.allow,
+    )?;
+    w.ok(
+        packet_event("p-later", T0, "m1", "10.00", 1, SplitKind::Fixed),
+        &r.allow,
+    )?;
+    let o = w.ok(claim_event("c-60", T0 + 60, "p-60", "u-1"), &r.review)?;
+    assert_eq!((o.verdict, o.amount), (Some(Verdict::Review), amt("60.00")));
+    assert_eq!(w.s.summary().held_for_review, amt("60.00"));
+
+    let o = w.ok(
+        claim_event("c-later", T0 + 120, "p-later", "u-1"),
+        &r.freeze,
+    )?;
+    assert_eq!((o.verdict, o.amount), (Some(Verdict::Freeze), amt("60.00")));
+    assert!(w.s.is_frozen("u-1"));
+    assert_eq!(
+        w.claim_state("c-60"),
+        Some(ClaimState::Frozen { payout: None })
+    );
+    let sum = w.s.summary();
+    assert_eq!(
+        (sum.frozen, sum.held_for_review, sum.paid_out),
+        (amt("60.00"), Amount::ZERO, Amount::ZERO)
+    );
+    // While frozen, nobody can review it.
+    let e = w.refused(
+        resolve_event("rv-early", T0 + 150, "c-60", ReviewDecision::Approve),
+        &r.allow,
+    )?;
+    assert_eq!(e.code(), "not-held");
+
+    // The unfreeze approves nothing: the 60.00 is back in the review hold.
+    let o = w.ok(unfreeze_event("uf-1", T0 + 180, "u-1"), &r.allow)?;
+    assert_eq!(o.amount, amt("60.00"));
+    assert!(!w.s.is_frozen("u-1"));
+    assert_eq!(w.claim_state("c-60"), Some(ClaimState::HeldForReview));
+    assert_eq!(w.s.wallet("u-1"), Amount::ZERO);
+    let sum = w.s.summary();
+    assert_eq!(
+        (sum.held_for_review, sum.paid_out, sum.frozen, sum.reserved),
+        (amt("60.00"), Amount::ZERO, Amount::ZERO, Amount::ZERO)
+    );
+    let e = w.refused(payout_event("po-early", T0 + 200, "c-60"), &r.allow)?;
+    assert_eq!(e.code(), "claim-not-reserved");
+    Ok(w)
+}
+
+/// The user's report, rejected: a claim held for review, the account frozen
+/// and unfrozen; the reviewer's reject still works and the share goes back
+/// to its packet, claimable again. Nothing was ever paid.
+#[test]
+fn unfreeze_keeps_a_held_claim_held_and_a_reject_returns_it() -> Result<()> {
+    let r = rules()?;
+    let mut w = held_for_review_then_frozen(&r)?;
+    let open = w.open_shares("p-60")?;
+    let o = w.ok(
+        resolve_event("rv-1", T0 + 240, "c-60", ReviewDecision::Reject),
+        &r.allow,
+    )?;
+    assert_eq!(o.amount, amt("60.00"));
+    assert_eq!(w.claim_state("c-60"), Some(ClaimState::Released));
+    assert_eq!(w.open_shares("p-60")?, open + 1);
+    let sum = w.s.summary();
+    assert_eq!(
+        (sum.in_escrow, sum.held_for_review, sum.paid_out),
+        (amt("130.00"), Amount::ZERO, Amount::ZERO)
+    );
+    w.ok(claim_event("c-again", T0 + 300, "p-60", "u-2"), &r.allow)?;
+    Ok(())
+}
+
+/// The user's report, rejected after the packet expired: the share is
+/// refunded to the merchant when the review ends, once.
+#[test]
+fn unfreeze_keeps_a_held_claim_held_and_a_late_reject_refunds_it() -> Result<()> {
+    let r = rules()?;
+    let mut w = held_for_review_then_frozen(&r)?;
+    let expiry = w.ok(tick_event(T0 + DAY), &r.allow)?;
+    let refunded: Vec<_> = expiry
+        .expired
+        .iter()
+        .map(|e| (e.packet.as_str(), e.refunded))
+        .collect();
+    assert_eq!(
+        refunded,
+        [("p-60", amt("60.00")), ("p-later", amt("10.00"))],
+        "only the open shares"
+    );
+    assert_eq!(w.s.merchant_available("m1"), amt("140.00"));
+    w.ok(
+        resolve_event("rv-1", T0 + DAY + 60, "c-60", ReviewDecision::Reject),
+        &r.allow,
+    )?;
+    assert_eq!(w.claim_state("c-60"), Some(ClaimState::Released));
+    assert_eq!(w.s.merchant_available("m1"), amt("200.00"));
+    let p = w.s.packet("p-60").context("p-60")?;
+    assert_eq!(p.refunded(), amt("120.00"));
+    let sum = w.s.summary();
+    assert_eq!(
+        (
+            sum.in_escrow,
+            sum.held_for_review,
+            sum.paid_out,
+            sum.refunded
+        ),
+        (Amount::ZERO, Amount::ZERO, Amount::ZERO, amt("130.00"))
+    );
+    Ok(())
+}
+
+/// The user's report, approved: after the unfreeze the reviewer approves,
+/// the share is reserved, and its payout pays it once.
+#[test]
+fn unfreeze_keeps_a_held_claim_held_and_an_approval_reserves_it() -> Result<()> {
+    let r = rules()?;
+    let mut w = held_for_review_then_frozen(&r)?;
+    w.ok(
+        resolve_event("rv-1", T0 + 240, "c-60", ReviewDecision::Approve),
+        &r.allow,
+    )?;
+    assert!(matches!(
+        w.claim_state("c-60"),
+        Some(ClaimState::Reserved { .. })
+    ));
+    let sum = w.s.summary();
+    assert_eq!(
+        (sum.reserved, sum.held_for_review, sum.paid_out),
+        (amt("60.00"), Amount::ZERO, Amount::ZERO)
+    );
+    let o = w.ok(payout_event("po-1", T0 + 300, "c-60"), &r.allow)?;
+    assert_eq!((o.verdict, o.amount), (Some(Verdict::Allow), amt("60.00")));
+    assert_eq!(w.s.wallet("u-1"), amt("60.00"));
+    let e = w.refused(payout_event("po-2", T0 + 360, "c-60"), &r.allow)?;
+    assert_eq!(e.code(), "already-paid");
+    assert_eq!(w.s.summary().paid_out, amt("60.00"));
+    Ok(())
+}
+
+/// A payout a rule froze. Returns the world with `u-1` frozen: 1.00 from
+/// the wallet (paid by `po-paid`) and the 5.00 of `c-5` moved by `po-5`.
+fn payout_frozen_then_unfrozen(r: &Rules) -> Result<World> {
+    let mut w = World::new();
+    w.funded(&r.allow, "m1", "p-5", "5.00", 1)?;
+    w.funded(&r.allow, "m1", "p-1", "1.00", 1)?;
+    w.ok(claim_event("c-paid", T0 + 60, "p-1", "u-1"), &r.allow)?;
+    w.ok(payout_event("po-paid", T0 + 90, "c-paid"), &r.allow)?;
+    w.ok(claim_event("c-5", T0 + 60, "p-5", "u-1"), &r.allow)?;
+    assert_eq!(w.s.wallet("u-1"), amt("1.00"));
+
+    let o = w.ok(payout_event("po-5", T0 + 120, "c-5"), &r.freeze)?;
+    assert_eq!((o.verdict, o.amount), (Some(Verdict::Freeze), amt("6.00")));
+    assert!(w.s.is_frozen("u-1"));
+    assert_eq!(
+        w.s.payout_record("po-5").map(|p| p.state),
+        Some(PayoutState::Frozen)
+    );
+    assert_eq!(w.s.wallet("u-1"), Amount::ZERO);
+    assert_eq!(w.s.summary().frozen, amt("6.00"));
+
+    let o = w.ok(unfreeze_event("uf-1", T0 + 180, "u-1"), &r.allow)?;
+    assert_eq!(o.amount, amt("6.00"));
+    assert_eq!(w.s.wallet("u-1"), amt("1.00"), "the wallet balance returns");
+    assert_eq!(
+        w.claim_state("c-5"),
+        Some(ClaimState::PayoutHeld {
+            payout: "po-5".into()
+        })
+    );
+    assert_eq!(
+        w.s.payout_record("po-5").map(|p| p.state),
+        Some(PayoutState::HeldForReview)
+    );
+    let sum = w.s.summary();
+    assert_eq!(
+        (sum.frozen, sum.held_for_review, sum.paid_out),
+        (Amount::ZERO, amt("5.00"), amt("1.00"))
+    );
+    let e = w.refused(payout_event("po-5b", T0 + 200, "c-5"), &r.allow)?;
+    assert_eq!(e.code(), "payout-in-progress");
+    Ok(w)
+}
+
+/// A payout frozen by a rule is held for review after the unfreeze, never
+/// paid by it; the reviewer's approval pays it exactly once.
+#[test]
+fn unfreeze_holds_a_frozen_payout_and_approval_pays_it_once() -> Result<()> {
+    let r = rules()?;
+    let counting = Counting::new(&r.allow);
+    let mut w = payout_frozen_then_unfrozen(&r)?;
+    let o = w.ok(
+        resolve_event("rv-1", T0 + 240, "po-5", ReviewDecision::Approve),
+        &counting,
+    )?;
+    assert_eq!(o.amount, amt("5.00"));
+    assert_eq!(
+        counting.payouts.get(),
+        0,
+        "a reviewer decides, not the rules"
+    );
+    assert_eq!(w.s.wallet("u-1"), amt("6.00"));
+    assert_eq!(
+        w.s.payout_record("po-5").map(|p| p.state),
+        Some(PayoutState::Paid)
+    );
+    let replay = w.run(
+        resolve_event("rv-1", T0 + 300, "po-5", ReviewDecision::Approve),
+        &r.allow,
+    )?;
+    assert!(replay.replay, "{replay:?}");
+    let e = w.refused(
+        resolve_event("rv-2", T0 + 300, "po-5", ReviewDecision::Approve),
+        &r.allow,
+    )?;
+    assert_eq!(e.code(), "not-held");
+    let e = w.refused(payout_event("po-5c", T0 + 300, "c-5"), &r.allow)?;
+    assert_eq!(e.code(), "already-paid");
+    let sum = w.s.summary();
+    assert_eq!(
+        (sum.paid_out, sum.held_for_review, sum.in_escrow, sum.frozen),
+        (amt("6.00"), Amount::ZERO, Amount::ZERO, Amount::ZERO)
+    );
+    Ok(())
+}
+
+/// A payout frozen by a rule, unfrozen and then rejected: the share goes
+/// back to its packet; only the wallet balance was ever paid.
+#[test]
+fn unfreeze_holds_a_frozen_payout_and_a_reject_returns_it() -> Result<()> {
+    let r = rules()?;
+    let mut w = payout_frozen_then_unfrozen(&r)?;
+    w.ok(
+        resolve_event("rv-1", T0 + 240, "po-5", ReviewDecision::Reject),
+        &r.allow,
+    )?;
+    assert_eq!(w.claim_state("c-5"), Some(ClaimState::Released));
+    assert_eq!(
+        w.s.payout_record("po-5").map(|p| p.state),
+        Some(PayoutState::Rejected)
+    );
+    assert_eq!(w.open_shares("p-5")?, 1);
+    assert_eq!(w.s.wallet("u-1"), amt("1.00"));
+    let sum = w.s.summary();
+    assert_eq!(
+        (sum.in_escrow, sum.held_for_review, sum.paid_out),
+        (amt("5.00"), Amount::ZERO, amt("1.00"))
+    );
+    let e = w.refused(payout_event("po-5c", T0 + 300, "c-5"), &r.allow)?;
+    assert_eq!(e.code(), "claim-not-reserved");
+    w.ok(claim_event("c-5again", T0 + 360, "p-5", "u-2"), &r.allow)?;
+    Ok(())
+}
+
+/// A wallet balance frozen by a freeze at claim comes back to the wallet,
+/// exactly, and the claims that paid it stay paid by their payouts.
+#[test]
+fn unfreeze_returns_the_wallet_balance() -> Result<()> {
+    let r = rules()?;
+    let mut w = World::new();
+    w.ok(deposit_event("dep-1", T0, "m1", "3.00"), &r.allow)?;
+    for p in ["p-a", "p-b", "p-c"] {
+        w.ok(
+            packet_event(p, T0, "m1", "1.00", 1, SplitKind::Fixed),
+            &r.allow,
+        )?;
+    }
+    for k in ["a", "b"] {
+        w.ok(
+            claim_event(&format!("c-{k}"), T0 + 60, &format!("p-{k}"), "u-1"),
+            &r.allow,
+        )?;
+        w.ok(
+            payout_event(&format!("po-{k}"), T0 + 90, &format!("c-{k}")),
+            &r.allow,
+        )?;
+    }
+    assert_eq!(w.s.wallet("u-1"), amt("2.00"));
+
+    let o = w.ok(claim_event("c-c", T0 + 120, "p-c", "u-1"), &r.freeze)?;
+    assert_eq!((o.verdict, o.amount), (Some(Verdict::Freeze), amt("2.00")));
+    assert_eq!(w.s.wallet("u-1"), Amount::ZERO);
+    assert_eq!(w.s.summary().frozen, amt("2.00"));
+
+    let o = w.ok(unfreeze_event("uf-1", T0 + 180, "u-1"), &r.allow)?;
+    assert_eq!(o.amount, amt("2.00"));
+    assert_eq!(w.s.wallet("u-1"), amt("2.00"));
+    let sum = w.s.summary();
+    assert_eq!(
+        (sum.frozen, sum.paid_out, sum.held_for_review),
+        (Amount::ZERO, amt("2.00"), Amount::ZERO)
+    );
+    for k in ["a", "b"] {
+        assert_eq!(
+            w.claim_state(&format!("c-{k}")),
+            Some(ClaimState::Paid {
+                payout: format!("po-{k}")
+            })
+        );
+    }
+    w.ok(claim_event("c-c2", T0 + 240, "p-c", "u-1"), &r.allow)?;
     Ok(())
 }
 
