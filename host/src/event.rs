@@ -117,7 +117,8 @@ pub enum Event {
         /// Approve or reject.
         decision: ReviewDecision,
     },
-    /// An operator unfreezes a user; frozen funds return to the wallet.
+    /// An operator unfreezes a user: money frozen from the wallet returns to
+    /// the wallet, and frozen shares return to the review hold for a reviewer.
     Unfreeze {
         /// Request id of the unfreeze.
         id: String,
