@@ -71,7 +71,7 @@ pub struct GenArgs {
     /// Number of ordinary users at the start.
     #[arg(long, default_value_t = 20_000)]
     pub users: usize,
-    /// Malformed lines per thousand.
+    /// Malformed lines per thousand well-formed ones (at most 1000: one in two).
     #[arg(long, default_value_t = 1)]
     pub malformed_per_mille: u32,
     /// Output file; `-` for standard output.

@@ -94,7 +94,8 @@ pub struct TrafficConfig {
     /// Ordinary users at the start (`u-000001..`); at least 1. More join
     /// when these cannot carry the traffic at ordinary rates.
     pub users: usize,
-    /// Malformed lines per thousand, at most 1000.
+    /// Malformed lines per thousand well-formed ones (so 1000 gives one in
+    /// two lines), at most 1000.
     pub malformed_per_mille: u32,
     /// Logical time of the first event, seconds since the Unix epoch.
     pub start_at: i64,
