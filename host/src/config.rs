@@ -10,6 +10,9 @@ use thiserror::Error;
 
 use crate::risk::limits::{EngineLimits, LimitOverrides};
 
+/// The largest per-share cap a config may set (1,000,000.00 CNY).
+pub const SHARE_CAP_CEILING: Amount = Amount::from_yuan(1_000_000);
+
 /// Why a config could not be used.
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -114,14 +117,19 @@ pub enum OnFailure {
     /// The same verdict at every hook.
     Every(Verdict),
     /// A verdict per hook; a hook not named gets `review`.
-    PerHook {
-        /// At claim.
-        #[serde(default)]
-        claim: Option<Verdict>,
-        /// At payout.
-        #[serde(default)]
-        payout: Option<Verdict>,
-    },
+    PerHook(PerHookFailure),
+}
+
+/// `on_failure = { claim = .., payout = .. }`; unknown keys are errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerHookFailure {
+    /// At claim.
+    #[serde(default)]
+    pub claim: Option<Verdict>,
+    /// At payout.
+    #[serde(default)]
+    pub payout: Option<Verdict>,
 }
 
 impl Default for OnFailure {
@@ -135,8 +143,8 @@ impl OnFailure {
     pub fn at(&self, hook: Hook) -> Verdict {
         match (self, hook) {
             (OnFailure::Every(v), _) => *v,
-            (OnFailure::PerHook { claim, .. }, Hook::Claim) => claim.unwrap_or(Verdict::Review),
-            (OnFailure::PerHook { payout, .. }, Hook::Payout) => payout.unwrap_or(Verdict::Review),
+            (OnFailure::PerHook(p), Hook::Claim) => p.claim.unwrap_or(Verdict::Review),
+            (OnFailure::PerHook(p), Hook::Payout) => p.payout.unwrap_or(Verdict::Review),
         }
     }
 }
@@ -241,6 +249,11 @@ impl Config {
         }
         if self.settlement.share_cap.fen() < 1 {
             return Err("[settlement] share_cap must be at least 0.01".into());
+        }
+        if self.settlement.share_cap > SHARE_CAP_CEILING {
+            return Err(format!(
+                "[settlement] share_cap must be at most {SHARE_CAP_CEILING}"
+            ));
         }
         for (m, s) in &self.merchants {
             if !(-14 * 60..=14 * 60).contains(&s.utc_offset_minutes) {
@@ -369,6 +382,14 @@ hooks = ["claim"]
                 "stack_bytes_max",
             ),
             (RULE.replace("[\"claim\"]", "[\"clam\"]"), "clam"),
+            (
+                format!("{RULE}on_failure = {{ claim = \"deny\", paymet = \"freeze\" }}\n"),
+                "on_failure",
+            ),
+            (
+                format!("[settlement]\nshare_cap = \"10000000000000.00\"\n{RULE}"),
+                "share_cap",
+            ),
         ];
         for (text, needle) in cases {
             let e = Config::parse(&text, Path::new("."))

@@ -11,6 +11,8 @@ const EXIT_INVARIANT: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 /// Exit code for `check` when a module is refused.
 const EXIT_REFUSED: u8 = 3;
+/// Exit code for a bug in hongbao itself.
+const EXIT_INTERNAL: u8 = 70;
 
 #[derive(Parser)]
 #[command(
@@ -42,12 +44,30 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Demo(a) => hongbao::cli::demo(&a),
-        Command::GenTraffic(a) => hongbao::cli::gen_traffic(&a),
-        Command::Run(a) => hongbao::cli::run(&a),
-        Command::Check(a) => hongbao::cli::check(&a),
-        Command::DemoConfig(a) => hongbao::cli::demo_config(&a),
+    // Guest frames run on the native stack of the thread that calls them.
+    // The main thread's stack is whatever `ulimit -s` says; a thread of our
+    // own has the size the sandbox's stack limit was validated against, so a
+    // deep-recursing rule traps with stack-overflow instead of aborting.
+    let worker = std::thread::Builder::new()
+        .name("hongbao-main".into())
+        .stack_size(hongbao::risk::limits::WORKER_STACK_BYTES)
+        .spawn(move || match cli.command {
+            Command::Demo(a) => hongbao::cli::demo(&a),
+            Command::GenTraffic(a) => hongbao::cli::gen_traffic(&a),
+            Command::Run(a) => hongbao::cli::run(&a),
+            Command::Check(a) => hongbao::cli::check(&a),
+            Command::DemoConfig(a) => hongbao::cli::demo_config(&a),
+        });
+    let result = match worker.map(std::thread::JoinHandle::join) {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => {
+            eprintln!("hongbao: error: internal error: the worker thread panicked");
+            return ExitCode::from(EXIT_INTERNAL);
+        }
+        Err(e) => {
+            eprintln!("hongbao: error: cannot start the worker thread: {e}");
+            return ExitCode::from(EXIT_INTERNAL);
+        }
     };
     match result {
         Ok(hongbao::cli::Status::Ok) => ExitCode::SUCCESS,

@@ -154,7 +154,9 @@ fn random(total: i64, shares: u32, cap: i64, seed: u64) -> Vec<i64> {
         let draw = SHARE_FEN_MIN + rng.below((draw_max - SHARE_FEN_MIN + 1).unsigned_abs()) as i64;
         // The k - 1 shares after this one need between (k-1)*MIN and
         // (k-1)*cap of what is left.
-        let lowest = SHARE_FEN_MIN.max(left - (k - 1) * cap);
+        // Saturating: with a cap near the largest amount, (k - 1) * cap can
+        // exceed i64; the bound is then simply the minimum share.
+        let lowest = SHARE_FEN_MIN.max(left.saturating_sub((k - 1).saturating_mul(cap)));
         let highest = cap.min(left - (k - 1) * SHARE_FEN_MIN);
         let share = draw.clamp(lowest, highest);
         out.push(share);
@@ -178,6 +180,14 @@ mod tests {
 
     fn texts(shares: &[Amount]) -> Vec<String> {
         shares.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_huge_cap_does_not_overflow() {
+        let big = Amount::from_fen(rules_sdk::AMOUNT_FEN_MAX).expect("largest amount");
+        let shares = split(amt("100.00"), SHARES_MAX, SplitKind::Random, big, 7).expect("feasible");
+        assert_eq!(shares.len(), SHARES_MAX as usize);
+        assert_eq!(shares.iter().map(|s| s.fen()).sum::<i64>(), 10_000);
     }
 
     #[test]

@@ -87,6 +87,12 @@ impl LoadedRule {
 }
 
 /// The loaded rule set and the sandbox it runs in.
+///
+/// Guest code runs on the calling thread's native stack: call the engine
+/// (and [`RiskEngine::load`], which runs each module once) from threads with
+/// at least [`super::limits::WORKER_STACK_BYTES`] of stack, as the `hongbao`
+/// binary does, so that a deep-recursing rule traps with `stack-overflow`
+/// rather than overflowing the thread.
 pub struct RiskEngine {
     sandbox: Arc<Sandbox>,
     rules: Vec<LoadedRule>,
@@ -155,6 +161,19 @@ impl RiskEngine {
                     }
                 },
             };
+            // Size first: a module over its limit is never compiled, so a
+            // compile-time bomb costs nothing beyond reading it.
+            if bytes.len() as u64 > limits.module_bytes_max {
+                refusals.push(Refusal {
+                    rule: rc.id.clone(),
+                    problems: vec![format!(
+                        "module of {} bytes exceeds module_bytes_max = {}",
+                        bytes.len(),
+                        limits.module_bytes_max
+                    )],
+                });
+                continue;
+            }
             let digest = super::module::digest(&bytes);
             let module = compiled
                 .entry(digest)
@@ -472,6 +491,13 @@ pub fn check_module(
     bytes: &[u8],
     limits: &Limits,
 ) -> Result<CompiledModule, Vec<String>> {
+    if bytes.len() as u64 > limits.module_bytes_max {
+        return Err(vec![format!(
+            "module of {} bytes exceeds module_bytes_max = {}",
+            bytes.len(),
+            limits.module_bytes_max
+        )]);
+    }
     let module = CompiledModule::compile(sandbox, bytes)?;
     let mut problems = module.check_fits(limits, &[]);
     if problems.is_empty()

@@ -33,11 +33,15 @@ pub const WORKER_STACK_BYTES: usize = 8 * 1024 * 1024;
 pub const HOST_STACK_HEADROOM_BYTES: usize = 1024 * 1024;
 /// The smallest wasm stack a config may set, in bytes.
 pub const STACK_BYTES_MIN: usize = 16 * 1024;
+/// The largest wasm stack a config may set, in bytes: below wasmtime's own
+/// ceiling (its async stack size, 2 MiB) and far below the worker stack.
+pub const STACK_BYTES_MAX: usize = 1024 * 1024;
 /// The epoch ticker's period, in milliseconds: the granularity of timeouts.
 pub const EPOCH_TICK_MS: u64 = 1;
 
 const _: () = assert!(MEMORY_BYTES_CEILING.is_multiple_of(WASM_PAGE_BYTES));
-const _: () = assert!(STACK_BYTES_MIN + HOST_STACK_HEADROOM_BYTES < WORKER_STACK_BYTES);
+const _: () = assert!(STACK_BYTES_MIN < STACK_BYTES_MAX);
+const _: () = assert!(STACK_BYTES_MAX + HOST_STACK_HEADROOM_BYTES < WORKER_STACK_BYTES);
 const _: () = assert!(IO_BYTES_CEILING < MEMORY_BYTES_CEILING);
 const _: () = assert!(EPOCH_TICK_MS > 0 && EPOCH_TICK_MS <= TIMEOUT_MS_CEILING);
 
@@ -244,7 +248,7 @@ impl EngineLimits {
     /// Returns an error when the wasm stack would not fit on a worker's native
     /// stack with headroom for the host, or a count is zero or unreasonable.
     pub fn validate(&self) -> Result<(), LimitError> {
-        let stack_max = WORKER_STACK_BYTES - HOST_STACK_HEADROOM_BYTES;
+        let stack_max = STACK_BYTES_MAX;
         if self.stack_bytes_max < STACK_BYTES_MIN || self.stack_bytes_max > stack_max {
             return Err(LimitError {
                 name: "stack_bytes_max",

@@ -279,12 +279,28 @@ impl CompiledModule {
     }
 }
 
+/// A name from the module, safe to print: escaped when it holds anything
+/// but printable characters, so a module cannot forge lines of output.
+fn shown(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.chars().all(|c| !c.is_control()) && name.len() <= 200 {
+        std::borrow::Cow::Borrowed(name)
+    } else {
+        let escaped: String = name
+            .chars()
+            .take(200)
+            .flat_map(char::escape_debug)
+            .collect();
+        std::borrow::Cow::Owned(format!("\"{escaped}\""))
+    }
+}
+
 fn check_imports(module: &Module, problems: &mut Vec<String>) {
     for import in module.imports() {
-        let (m, n) = (import.module(), import.name());
+        let (m, n) = (shown(import.module()), shown(import.name()));
+        let (raw_m, raw_n) = (import.module(), import.name());
         let allowed = ALLOWED_IMPORTS
             .iter()
-            .find(|(am, an, _, _)| *am == m && *an == n);
+            .find(|(am, an, _, _)| *am == raw_m && *an == raw_n);
         let Some((_, _, params, results)) = allowed else {
             let list: Vec<String> = ALLOWED_IMPORTS
                 .iter()

@@ -112,6 +112,12 @@ impl<S: LedgerStore> Settlement<S> {
         rules: &dyn Evaluator,
         out: &mut Outcome,
     ) -> Result<(), SettlementError> {
+        if self.payouts.contains_key(req.id) {
+            return Err(SettlementError::IdInUse {
+                id: req.id.to_string(),
+                other: "payout",
+            });
+        }
         let packet =
             self.packets
                 .get(req.packet)

@@ -124,6 +124,15 @@ pub enum SettlementError {
         /// The id given as the review target.
         target: String,
     },
+    /// A claim id reused as a payout id or the other way round. Review
+    /// targets name either, so the two must never share an id.
+    #[error("id {id} is already used by a {other}; claim and payout ids must differ")]
+    IdInUse {
+        /// The id.
+        id: String,
+        /// What already uses it: `claim` or `payout`.
+        other: &'static str,
+    },
     /// The user to unfreeze is not frozen.
     #[error("user {user} is not frozen")]
     NotFrozen {
@@ -163,6 +172,7 @@ impl SettlementError {
             SettlementError::PayoutInProgress { .. } => "payout-in-progress",
             SettlementError::NotHeld { .. } => "not-held",
             SettlementError::AmbiguousTarget { .. } => "ambiguous-target",
+            SettlementError::IdInUse { .. } => "id-in-use",
             SettlementError::NotFrozen { .. } => "not-frozen",
             SettlementError::Conflict { .. } => "conflict",
             SettlementError::Ledger(_) => "ledger",

@@ -63,6 +63,12 @@ impl<S: LedgerStore> Settlement<S> {
         rules: &dyn Evaluator,
         out: &mut Outcome,
     ) -> Result<(), SettlementError> {
+        if self.claims.contains_key(req.id) {
+            return Err(SettlementError::IdInUse {
+                id: req.id.to_string(),
+                other: "claim",
+            });
+        }
         let claim = self
             .claims
             .get(req.claim)

@@ -525,24 +525,22 @@ fn requests_the_host_refuses_never_reach_the_rules() {
 }
 
 #[test]
-fn a_claim_and_a_payout_held_under_one_id_are_ambiguous() {
+fn a_claim_may_not_take_a_held_payouts_id() {
     let mut w = World::new();
     w.funded_packet("m1", "p1", "4.00", 2);
     w.ok(claim("x", T0, "p1", "u1"));
     w.next_payout(Verdict::Review);
     w.ok(payout("y", T0, "x"));
     w.next_claim(Verdict::Review);
-    w.ok(claim("y", T0, "p1", "u2"));
-    assert_eq!(
-        w.refused(resolve("r1", T0, "y", Approve)).code(),
-        "ambiguous-target"
-    );
+    assert_eq!(w.refused(claim("y", T0, "p1", "u2")).code(), "id-in-use");
     // The claim x is not held itself (its payout y is): not a review target.
     assert_eq!(
         w.refused(resolve("r2", T0, "x", Approve)).code(),
         "not-held"
     );
-    assert_eq!(w.s.summary().held_for_review, amt("4.00"));
+    assert_eq!(w.s.summary().held_for_review, amt("2.00"));
+    w.ok(resolve("r1", T0, "y", Approve));
+    assert_eq!(w.s.summary().held_for_review, amt("0.00"));
 }
 
 // ---- M04: one user, one share --------------------------------------------
@@ -786,8 +784,10 @@ fn a_different_body_under_a_used_id_is_a_conflict() {
         *label = Some("fraud".into());
     }
     assert!(w.ok(retry).replay);
-    // Ids are per kind: a payout may reuse a claim's id.
-    w.ok(payout("c1", T0, "c1"));
+    // Other kinds may reuse an id (a deposit "c1"), but a payout may not
+    // reuse a claim's id: review targets name either.
+    w.ok(deposit("c1", T0, "m1", "1.00"));
+    assert_eq!(w.refused(payout("c1", T0, "c1")).code(), "id-in-use");
 }
 
 #[test]
@@ -884,4 +884,25 @@ fn a_decision_record_round_trips_through_json() {
     let text = serde_json::to_string(&d).expect("json");
     let back: DecisionRecord = serde_json::from_str(&text).expect("parse");
     assert_eq!(back, d);
+}
+
+/// A payout may not reuse a held claim's id (nor a claim a payout's):
+/// otherwise a review target would be ambiguous and the held share could be
+/// locked in the review hold for good by anyone who can send a payout.
+#[test]
+fn claim_and_payout_ids_never_collide_so_reviews_stay_resolvable() {
+    let mut w = World::new();
+    w.ok(deposit("d1", T0, "m1", "100.00"));
+    w.ok(packet("p1", T0, "m1", "10.00", 5, SplitKind::Fixed));
+    w.rules.claim.borrow_mut().push_back(Verdict::Review);
+    w.ok(claim("c-victim", T0 + 1, "p1", "u-victim"));
+    w.ok(claim("c-att", T0 + 2, "p1", "u-att"));
+    w.rules.payout.borrow_mut().push_back(Verdict::Review);
+    let e = w.refused(payout("c-victim", T0 + 3, "c-att"));
+    assert_eq!(e.code(), "id-in-use");
+    w.ok(payout("po-1", T0 + 4, "c-att"));
+    let e = w.refused(claim("po-1", T0 + 5, "p1", "u-other"));
+    assert_eq!(e.code(), "id-in-use");
+    let o = w.ok(resolve("r1", T0 + 6, "c-victim", Reject));
+    assert_eq!(o.amount, amt("2.00"));
 }
