@@ -35,6 +35,10 @@ pub const WAT: &[(&str, &str)] = &[
     ("deep_recursion", include_str!("../wat/deep_recursion.wat")),
     ("hostile_log", include_str!("../wat/hostile_log.wat")),
     ("amount_floor", include_str!("../wat/amount_floor.wat")),
+    (
+        "forged_import_name",
+        include_str!("../wat/forged_import_name.wat"),
+    ),
     ("review", include_str!("../wat/review.wat")),
     ("deny", include_str!("../wat/deny.wat")),
     ("freeze", include_str!("../wat/freeze.wat")),

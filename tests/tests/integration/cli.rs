@@ -310,6 +310,10 @@ const REFUSED: &[(&str, &[&str])] = &[
         &["hongbao_abi_version returned 2; this host speaks ABI version 1"],
     ),
     ("start_trap", &["fails to instantiate: trap"]),
+    (
+        "forged_import_name",
+        &["imports hongbao.\"log\\nrules/blocklist.wasm"],
+    ),
 ];
 
 /// `check_module` on every hand-written module: the refused ones list every
@@ -392,5 +396,21 @@ fn a_line_that_is_not_utf8_is_malformed_and_the_run_goes_on() -> Result<()> {
     );
     assert_eq!(report.events_processed, 2);
     assert_eq!(settlement.merchant_available("m1").to_string(), "7.00");
+    Ok(())
+}
+
+/// A module cannot forge lines of `hongbao check` output through the names
+/// it imports: control characters are escaped in every message.
+#[test]
+fn check_escapes_names_a_module_chose() -> Result<()> {
+    let sandbox = Sandbox::new(&EngineLimits::default())?;
+    let bytes = hongbao_tests::module_bytes("forged_import_name").context("wat")?;
+    let problems = check_module(&sandbox, bytes, &Limits::default())
+        .err()
+        .context("a forged import must be refused")?;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(!problems[0].contains('\n'), "{problems:?}");
+    assert!(!problems[0].contains('\u{1b}'), "{problems:?}");
+    assert!(problems[0].contains("\\n"), "{problems:?}");
     Ok(())
 }
