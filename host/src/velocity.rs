@@ -6,22 +6,35 @@
 //! or held for review) and completed payouts (money in the wallet) are
 //! recorded; denied and frozen requests leave no trace here.
 //!
-//! Time is the logical clock of the events. "The last hour" and "the last
-//! 24 h" are the half-open windows `(now - span, now]`: a record exactly
-//! `span` seconds old has left the window. "Today" is the local day of the
-//! packet's merchant: `floor((t + offset_minutes * 60) / 86_400)`.
+//! Time is the logical clock of the events, which never runs backwards: the
+//! settlement processes a late event at the latest time seen. "The last
+//! hour" and "the last 24 h" are the half-open windows `(now - span, now]`: a
+//! record exactly `span` seconds old has left the window. "Today" is the local
+//! day of the packet's merchant: `floor((t + offset_minutes * 60) / 86_400)`.
 //!
-//! Memory stays bounded by the traffic of the last [`HISTORY_SECONDS`]:
-//! windows are trimmed when they are read or written, and a sweep every
-//! [`SWEEP_EVERY_SECONDS`] of logical time trims every history and drops the
-//! empty ones. What is kept per user forever is small and fixed: the last
-//! known account creation time and one tally per campaign.
+//! Every fact costs `O(log n)` in the size of the history, or amortized
+//! `O(1)`, however the traffic is shaped (one device shared by every user, one
+//! user claiming all day): the windows slide forward, evicting from the
+//! front as time passes (see the `window` submodule), per-user sums are running sums found by
+//! binary search, and a device's users are kept sorted with a count each.
+//!
+//! Memory stays bounded by the traffic of the last [`HISTORY_SECONDS`]: each
+//! history is trimmed when it is read or written, and a queue ordered by the
+//! time each history's oldest record leaves it trims the others and drops
+//! the empty ones, so a history nobody asks about is not kept either. What is
+//! kept per user forever is small and fixed: the last known account creation
+//! time and one tally per campaign.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+mod window;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use rules_sdk::{Amount, ClaimFacts, PayoutFacts};
 
 use crate::ledger::fen_to_amount;
+
+use window::{CountWindow, DistinctWindow, Series};
 
 /// One hour, in seconds.
 pub const HOUR_SECONDS: i64 = 3_600;
@@ -29,8 +42,6 @@ pub const HOUR_SECONDS: i64 = 3_600;
 pub const DAY_SECONDS: i64 = 86_400;
 /// How long claim and payout histories are kept, in seconds.
 pub const HISTORY_SECONDS: i64 = 2 * DAY_SECONDS;
-/// How often, in logical seconds, every history is trimmed.
-pub const SWEEP_EVERY_SECONDS: i64 = HOUR_SECONDS;
 /// The most users listed in [`ClaimFacts::device_recent_users`].
 pub const DEVICE_USERS_LISTED_MAX: usize = 32;
 /// The UTC offset that defines "today" when a merchant has none configured:
@@ -98,67 +109,50 @@ impl Tally {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Mark {
-    at: i64,
-    fen: i64,
-}
-
-#[derive(Clone, Debug)]
-struct PayoutMark {
-    at: i64,
-    fen: i64,
-    packet: String,
-}
-
 #[derive(Clone, Debug, Default)]
 struct UserHistory {
     account_created_at: Option<i64>,
-    claims: VecDeque<Mark>,
-    payouts: VecDeque<PayoutMark>,
+    /// Claims of the last [`HISTORY_SECONDS`]: "today" and "the last hour".
+    claims: Series,
+    /// Payouts of the last [`HISTORY_SECONDS`]: "today" and "the last hour".
+    payouts: Series,
+    /// The packets of the payouts of the last 24 h. Trimmed whenever the
+    /// payouts are, and further, so it never holds a payout they do not.
+    packets_paid: DistinctWindow,
     campaigns: HashMap<String, Tally>,
+    /// Whether a trim of this history is pending in [`Velocity::due`].
+    scheduled: bool,
 }
 
 impl UserHistory {
     fn trim(&mut self, now: i64) {
         let oldest = now.saturating_sub(HISTORY_SECONDS);
-        while self.claims.front().is_some_and(|m| m.at <= oldest) {
-            self.claims.pop_front();
-        }
-        while self.payouts.front().is_some_and(|m| m.at <= oldest) {
-            self.payouts.pop_front();
-        }
+        self.claims.trim(oldest);
+        self.payouts.trim(oldest);
+        self.packets_paid.trim(now.saturating_sub(DAY_SECONDS));
+    }
+
+    /// When the oldest claim or payout leaves the history.
+    fn next_due(&self) -> Option<i64> {
+        let oldest = match (self.claims.oldest(), self.payouts.oldest()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        oldest.map(|at| at.saturating_add(HISTORY_SECONDS))
+    }
+
+    fn shrink(&mut self) {
+        self.claims.shrink();
+        self.payouts.shrink();
+        self.packets_paid.shrink();
     }
 
     fn is_empty(&self) -> bool {
         self.account_created_at.is_none()
             && self.claims.is_empty()
             && self.payouts.is_empty()
+            && self.packets_paid.is_empty()
             && self.campaigns.is_empty()
-    }
-}
-
-/// The users of one device over the last 24 h, with a count per user so the
-/// number of distinct users is known without a scan.
-#[derive(Clone, Debug, Default)]
-struct DeviceWindow {
-    claims: VecDeque<(i64, String)>,
-    users: HashMap<String, u32>,
-}
-
-impl DeviceWindow {
-    fn trim(&mut self, now: i64) {
-        let oldest = now.saturating_sub(DAY_SECONDS);
-        while self.claims.front().is_some_and(|(at, _)| *at <= oldest) {
-            if let Some((_, user)) = self.claims.pop_front()
-                && let Some(n) = self.users.get_mut(&user)
-            {
-                *n -= 1;
-                if *n == 0 {
-                    self.users.remove(&user);
-                }
-            }
-        }
     }
 }
 
@@ -169,28 +163,33 @@ struct DayTally {
     fen: i64,
 }
 
+/// A history with records, in the queue of trims.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Slot {
+    User(String),
+    Device(String),
+    Ip(String),
+}
+
 /// Claim and payout history, for computing [`ClaimFacts`] and [`PayoutFacts`].
+///
+/// Calls must come in nondecreasing `now`, as the settlement's clock does:
+/// the windows slide forward and forget what has left them.
 #[derive(Clone, Debug, Default)]
 pub struct Velocity {
     users: HashMap<String, UserHistory>,
-    devices: HashMap<String, DeviceWindow>,
-    ips: HashMap<String, VecDeque<i64>>,
+    /// The users of each device over the last 24 h.
+    devices: HashMap<String, DistinctWindow>,
+    /// The claims from each IP over the last hour.
+    ips: HashMap<String, CountWindow>,
     merchants: HashMap<String, DayTally>,
-    next_sweep_at: Option<i64>,
+    /// When each history's oldest record leaves it: one entry per device and
+    /// IP in the maps above and per user whose history is `scheduled`.
+    due: BinaryHeap<Reverse<(i64, Slot)>>,
 }
 
-fn trim_ip(window: &mut VecDeque<i64>, now: i64) {
-    let oldest = now.saturating_sub(HOUR_SECONDS);
-    while window.front().is_some_and(|at| *at <= oldest) {
-        window.pop_front();
-    }
-}
-
-/// Releases spare capacity of a window that shrank to a quarter of it.
-fn shrink<T>(window: &mut VecDeque<T>) {
-    if window.capacity() > 64 && window.len() < window.capacity() / 4 {
-        window.shrink_to_fit();
-    }
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Velocity {
@@ -204,7 +203,7 @@ impl Velocity {
     /// When the request carries an account creation time it is remembered
     /// for the user's later requests that do not.
     pub fn claim_facts(&mut self, now: i64, q: &ClaimQuery<'_>) -> ClaimFacts {
-        self.maybe_sweep(now);
+        self.expire(now);
         if let Some(created) = q.account_created_at {
             self.users
                 .entry(q.user.to_string())
@@ -219,61 +218,53 @@ impl Velocity {
             facts.account_age_seconds = history
                 .account_created_at
                 .map(|created| now.saturating_sub(created));
-            let day_start = local_day_start(now, q.utc_offset_minutes);
-            let hour_start = now.saturating_sub(HOUR_SECONDS);
-            let mut today = Tally::default();
-            for mark in &history.claims {
-                if mark.at >= day_start {
-                    today.add(mark.fen);
-                }
-                if mark.at > hour_start {
-                    facts.user_claims_last_hour += 1;
-                }
-            }
-            facts.user_claims_today = today.count;
-            facts.user_claimed_today = fen_to_amount(today.fen);
+            let (today, fen) = history
+                .claims
+                .since(local_day_start(now, q.utc_offset_minutes));
+            facts.user_claims_today = count(today);
+            facts.user_claimed_today = fen_to_amount(fen);
+            facts.user_claims_last_hour =
+                count(history.claims.count_after(now.saturating_sub(HOUR_SECONDS)));
             if let Some(tally) = q.campaign.and_then(|c| history.campaigns.get(c)) {
                 facts.user_campaign_claims = tally.count;
                 facts.user_campaign_claimed = fen_to_amount(tally.fen);
             }
         }
         if let Some(device) = q.device {
-            let mut others: Vec<&str> = Vec::new();
-            if let Some(window) = self.devices.get_mut(device) {
-                window.trim(now);
-            }
-            if let Some(window) = self.devices.get(device) {
-                others.extend(
-                    window
-                        .users
-                        .keys()
-                        .map(String::as_str)
-                        .filter(|u| *u != q.user),
-                );
-            }
-            facts.device_distinct_users_24h = u32::try_from(others.len() + 1).unwrap_or(u32::MAX);
-            others.sort_unstable();
-            others.truncate(DEVICE_USERS_LISTED_MAX - 1);
-            others.push(q.user);
-            others.sort_unstable();
-            facts.device_recent_users = others.into_iter().map(str::to_string).collect();
+            let window = self.devices.get_mut(device).map(|window| {
+                window.trim(now.saturating_sub(DAY_SECONDS));
+                &*window
+            });
+            let others = window.map_or(0, |w| w.distinct() - usize::from(w.contains(q.user)));
+            facts.device_distinct_users_24h = count(others + 1);
+            // The smallest others, in order, then this user in its place.
+            let mut listed: Vec<String> = window
+                .into_iter()
+                .flat_map(DistinctWindow::keys)
+                .filter(|u| *u != q.user)
+                .take(DEVICE_USERS_LISTED_MAX - 1)
+                .map(str::to_string)
+                .collect();
+            let at = listed.partition_point(|u| u.as_str() < q.user);
+            listed.insert(at, q.user.to_string());
+            facts.device_recent_users = listed;
         }
         if let Some(ip) = q.ip
             && let Some(window) = self.ips.get_mut(ip)
         {
-            trim_ip(window, now);
-            facts.ip_claims_last_hour = u32::try_from(window.len()).unwrap_or(u32::MAX);
+            window.trim(now.saturating_sub(HOUR_SECONDS));
+            facts.ip_claims_last_hour = count(window.len());
         }
         facts
     }
 
     /// Records a successful claim of `amount` at `now`.
     pub fn record_claim(&mut self, now: i64, q: &ClaimQuery<'_>, amount: Amount) {
-        self.maybe_sweep(now);
+        self.expire(now);
         let fen = amount.fen();
         let history = self.users.entry(q.user.to_string()).or_default();
         history.trim(now);
-        history.claims.push_back(Mark { at: now, fen });
+        history.claims.push(now, fen);
         if let Some(campaign) = q.campaign {
             match history.campaigns.get_mut(campaign) {
                 Some(tally) => tally.add(fen),
@@ -284,50 +275,60 @@ impl Velocity {
                 }
             }
         }
+        schedule_user(&mut self.due, history, q.user);
         if let Some(device) = q.device {
-            let window = self.devices.entry(device.to_string()).or_default();
-            window.trim(now);
-            window.claims.push_back((now, q.user.to_string()));
-            *window.users.entry(q.user.to_string()).or_default() += 1;
+            let oldest = now.saturating_sub(DAY_SECONDS);
+            let window = match self.devices.get_mut(device) {
+                Some(window) => window,
+                None => {
+                    let due = now.saturating_add(DAY_SECONDS);
+                    self.due
+                        .push(Reverse((due, Slot::Device(device.to_string()))));
+                    self.devices.entry(device.to_string()).or_default()
+                }
+            };
+            window.trim(oldest);
+            window.push(now, q.user);
         }
         if let Some(ip) = q.ip {
-            let window = self.ips.entry(ip.to_string()).or_default();
-            trim_ip(window, now);
-            window.push_back(now);
+            let oldest = now.saturating_sub(HOUR_SECONDS);
+            let window = match self.ips.get_mut(ip) {
+                Some(window) => window,
+                None => {
+                    let due = now.saturating_add(HOUR_SECONDS);
+                    self.due.push(Reverse((due, Slot::Ip(ip.to_string()))));
+                    self.ips.entry(ip.to_string()).or_default()
+                }
+            };
+            window.trim(oldest);
+            window.push(now);
         }
     }
 
     /// The facts of a payout at `now`, from the history before it.
     pub fn payout_facts(&mut self, now: i64, q: &PayoutQuery<'_>) -> PayoutFacts {
-        self.maybe_sweep(now);
+        self.expire(now);
         let mut facts = PayoutFacts {
             utc_offset_minutes: q.utc_offset_minutes,
             seconds_since_claim: now.saturating_sub(q.claimed_at),
             ..PayoutFacts::default()
         };
-        if let Some(history) = self.users.get(q.user) {
+        if let Some(history) = self.users.get_mut(q.user) {
             facts.account_age_seconds = history
                 .account_created_at
                 .map(|created| now.saturating_sub(created));
-            let day_start = local_day_start(now, q.utc_offset_minutes);
-            let hour_start = now.saturating_sub(HOUR_SECONDS);
-            let day_ago = now.saturating_sub(DAY_SECONDS);
-            let mut today = Tally::default();
-            let mut packets: HashSet<&str> = HashSet::new();
-            for mark in &history.payouts {
-                if mark.at >= day_start {
-                    today.add(mark.fen);
-                }
-                if mark.at > hour_start {
-                    facts.user_payouts_last_hour += 1;
-                }
-                if mark.at > day_ago {
-                    packets.insert(&mark.packet);
-                }
-            }
-            facts.user_payouts_today = today.count;
-            facts.user_paid_today = fen_to_amount(today.fen);
-            facts.user_distinct_packets_paid_24h = u32::try_from(packets.len()).unwrap_or(u32::MAX);
+            let (today, fen) = history
+                .payouts
+                .since(local_day_start(now, q.utc_offset_minutes));
+            facts.user_payouts_today = count(today);
+            facts.user_paid_today = fen_to_amount(fen);
+            facts.user_payouts_last_hour = count(
+                history
+                    .payouts
+                    .count_after(now.saturating_sub(HOUR_SECONDS)),
+            );
+            history.packets_paid.trim(now.saturating_sub(DAY_SECONDS));
+            facts.user_distinct_packets_paid_24h = count(history.packets_paid.distinct());
         }
         if let Some(tally) = self.merchants.get(q.merchant)
             && tally.day == local_day(now, q.utc_offset_minutes)
@@ -339,15 +340,13 @@ impl Velocity {
 
     /// Records a completed payout of `amount` at `now`.
     pub fn record_payout(&mut self, now: i64, q: &PayoutQuery<'_>, amount: Amount) {
-        self.maybe_sweep(now);
+        self.expire(now);
         let fen = amount.fen();
         let history = self.users.entry(q.user.to_string()).or_default();
         history.trim(now);
-        history.payouts.push_back(PayoutMark {
-            at: now,
-            fen,
-            packet: q.packet.to_string(),
-        });
+        history.payouts.push(now, fen);
+        history.packets_paid.push(now, q.packet);
+        schedule_user(&mut self.due, history, q.user);
         let day = local_day(now, q.utc_offset_minutes);
         let tally = self.merchants.entry(q.merchant.to_string()).or_default();
         if tally.day != day {
@@ -356,28 +355,63 @@ impl Velocity {
         tally.fen = tally.fen.saturating_add(fen);
     }
 
-    /// Trims every history once per [`SWEEP_EVERY_SECONDS`] of logical time.
-    fn maybe_sweep(&mut self, now: i64) {
-        if self.next_sweep_at.is_some_and(|at| now < at) {
-            return;
+    /// Trims every history whose oldest record has left it by `now`, and
+    /// drops the histories left empty.
+    ///
+    /// Each trim removes at least one record or one history, so the work is
+    /// paid for by the records: `O(log n)` per record, amortized.
+    fn expire(&mut self, now: i64) {
+        // Histories still holding records come back into the queue after the
+        // loop, so a due time that saturated at `i64::MAX` is seen once.
+        let mut again = Vec::new();
+        while self.due.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+            let Some(Reverse((_, slot))) = self.due.pop() else {
+                break;
+            };
+            let next = match &slot {
+                Slot::User(user) => match self.users.get_mut(user) {
+                    Some(history) => {
+                        history.trim(now);
+                        history.shrink();
+                        let next = history.next_due();
+                        history.scheduled = next.is_some();
+                        if history.is_empty() {
+                            self.users.remove(user);
+                        }
+                        next
+                    }
+                    None => None,
+                },
+                Slot::Device(device) => match self.devices.get_mut(device) {
+                    Some(window) => {
+                        window.trim(now.saturating_sub(DAY_SECONDS));
+                        window.shrink();
+                        let next = window.oldest().map(|at| at.saturating_add(DAY_SECONDS));
+                        if next.is_none() {
+                            self.devices.remove(device);
+                        }
+                        next
+                    }
+                    None => None,
+                },
+                Slot::Ip(ip) => match self.ips.get_mut(ip) {
+                    Some(window) => {
+                        window.trim(now.saturating_sub(HOUR_SECONDS));
+                        window.shrink();
+                        let next = window.oldest().map(|at| at.saturating_add(HOUR_SECONDS));
+                        if next.is_none() {
+                            self.ips.remove(ip);
+                        }
+                        next
+                    }
+                    None => None,
+                },
+            };
+            if let Some(at) = next {
+                again.push(Reverse((at, slot)));
+            }
         }
-        self.next_sweep_at = Some(now.saturating_add(SWEEP_EVERY_SECONDS));
-        self.users.retain(|_, h| {
-            h.trim(now);
-            shrink(&mut h.claims);
-            shrink(&mut h.payouts);
-            !h.is_empty()
-        });
-        self.devices.retain(|_, w| {
-            w.trim(now);
-            shrink(&mut w.claims);
-            !w.claims.is_empty()
-        });
-        self.ips.retain(|_, w| {
-            trim_ip(w, now);
-            shrink(w);
-            !w.is_empty()
-        });
+        self.due.extend(again);
     }
 
     /// How many users, devices and IPs have history: for tests and reports
@@ -387,222 +421,20 @@ impl Velocity {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn amt(text: &str) -> Amount {
-        Amount::parse(text).expect("test amount")
-    }
-
-    fn q<'a>(user: &'a str, device: Option<&'a str>, ip: Option<&'a str>) -> ClaimQuery<'a> {
-        ClaimQuery {
-            user,
-            device,
-            ip,
-            campaign: Some("spring"),
-            account_created_at: None,
-            utc_offset_minutes: UTC_OFFSET_DEFAULT_MINUTES,
-        }
-    }
-
-    // 2026-12-03 00:00:00 in UTC+8 is 2026-12-02 16:00:00 UTC.
-    const MIDNIGHT_CST: i64 = 1_796_227_200;
-
-    #[test]
-    fn local_days_follow_the_offset() {
-        assert_eq!(
-            local_day(MIDNIGHT_CST, 480),
-            local_day(MIDNIGHT_CST + 1, 480)
-        );
-        assert_eq!(
-            local_day(MIDNIGHT_CST - 1, 480) + 1,
-            local_day(MIDNIGHT_CST, 480)
-        );
-        assert_eq!(local_day_start(MIDNIGHT_CST + 5_000, 480), MIDNIGHT_CST);
-        // The same instant is still the previous day in UTC.
-        assert_eq!(local_day(MIDNIGHT_CST, 0), local_day(MIDNIGHT_CST - 1, 0));
-        assert_eq!(local_day(-1, 0), -1);
-        assert_eq!(local_day(0, -60), -1);
-    }
-
-    #[test]
-    fn claim_facts_count_history_before_the_request() {
-        let mut v = Velocity::new();
-        let t = MIDNIGHT_CST + 10 * HOUR_SECONDS;
-        let first = v.claim_facts(t, &q("u1", Some("d1"), Some("ip1")));
-        assert_eq!(first.user_claims_today, 0);
-        assert_eq!(first.device_distinct_users_24h, 1);
-        assert_eq!(first.device_recent_users, ["u1"]);
-        assert_eq!(first.ip_claims_last_hour, 0);
-        assert_eq!(first.utc_offset_minutes, 480);
-        v.record_claim(t, &q("u1", Some("d1"), Some("ip1")), amt("1.50"));
-        v.record_claim(t + 10, &q("u1", Some("d1"), Some("ip1")), amt("2.00"));
-        v.record_claim(t + 20, &q("u2", Some("d1"), Some("ip2")), amt("0.10"));
-
-        let f = v.claim_facts(t + 30, &q("u1", Some("d1"), Some("ip1")));
-        assert_eq!(f.user_claims_today, 2);
-        assert_eq!(f.user_claimed_today, amt("3.50"));
-        assert_eq!(f.user_claims_last_hour, 2);
-        assert_eq!(f.user_campaign_claims, 2);
-        assert_eq!(f.user_campaign_claimed, amt("3.50"));
-        assert_eq!(f.device_distinct_users_24h, 2);
-        assert_eq!(f.device_recent_users, ["u1", "u2"]);
-        assert_eq!(f.ip_claims_last_hour, 2);
-
-        // A new user on the same device counts itself too.
-        let f = v.claim_facts(t + 30, &q("u0", Some("d1"), None));
-        assert_eq!(f.device_distinct_users_24h, 3);
-        assert_eq!(f.device_recent_users, ["u0", "u1", "u2"]);
-        assert_eq!(f.user_claims_today, 0);
-        assert_eq!(f.ip_claims_last_hour, 0);
-        // No device: nothing to count.
-        let f = v.claim_facts(t + 30, &q("u1", None, None));
-        assert_eq!(f.device_distinct_users_24h, 0);
-        assert!(f.device_recent_users.is_empty());
-        // Another campaign has its own tally.
-        let mut other = q("u1", None, None);
-        other.campaign = Some("autumn");
-        assert_eq!(v.claim_facts(t + 30, &other).user_campaign_claims, 0);
-        other.campaign = None;
-        assert_eq!(
-            v.claim_facts(t + 30, &other).user_campaign_claimed,
-            Amount::ZERO
-        );
-    }
-
-    #[test]
-    fn windows_and_days_roll_over() {
-        let mut v = Velocity::new();
-        let t = MIDNIGHT_CST - 100; // 23:58:20 local.
-        v.record_claim(t, &q("u1", Some("d1"), Some("ip1")), amt("1.00"));
-        // Just after local midnight: a new day, but still the same hour.
-        let f = v.claim_facts(MIDNIGHT_CST, &q("u1", Some("d1"), Some("ip1")));
-        assert_eq!((f.user_claims_today, f.user_claims_last_hour), (0, 1));
-        assert_eq!(f.ip_claims_last_hour, 1);
-        // Exactly one hour later the claim has left the hour window.
-        let f = v.claim_facts(t + HOUR_SECONDS, &q("u1", Some("d1"), Some("ip1")));
-        assert_eq!((f.user_claims_last_hour, f.ip_claims_last_hour), (0, 0));
-        assert_eq!(f.device_distinct_users_24h, 1);
-        // Seen from UTC, the same claim is on the same day as midnight CST.
-        let mut utc = q("u1", None, None);
-        utc.utc_offset_minutes = 0;
-        assert_eq!(v.claim_facts(MIDNIGHT_CST, &utc).user_claims_today, 1);
-        // Another user on the device, then 24 h later the first one is gone.
-        v.record_claim(t + 1_000, &q("u2", Some("d1"), None), amt("1.00"));
-        let f = v.claim_facts(t + DAY_SECONDS, &q("u3", Some("d1"), None));
-        assert_eq!(f.device_recent_users, ["u2", "u3"]);
-        // The campaign tally is not a window.
-        assert_eq!(
-            v.claim_facts(t + 3 * DAY_SECONDS, &q("u1", None, None))
-                .user_campaign_claims,
-            1
-        );
-    }
-
-    #[test]
-    fn device_lists_at_most_32_users_and_always_this_one() {
-        let mut v = Velocity::new();
-        for i in 0..40 {
-            let user = format!("u{i:02}");
-            v.record_claim(100 + i, &q(&user, Some("farm"), None), amt("0.01"));
-        }
-        let f = v.claim_facts(200, &q("zz", Some("farm"), None));
-        assert_eq!(f.device_distinct_users_24h, 41);
-        assert_eq!(f.device_recent_users.len(), DEVICE_USERS_LISTED_MAX);
-        assert_eq!(
-            f.device_recent_users.first().map(String::as_str),
-            Some("u00")
-        );
-        assert_eq!(f.device_recent_users.last().map(String::as_str), Some("zz"));
-        let mut sorted = f.device_recent_users.clone();
-        sorted.sort();
-        assert_eq!(sorted, f.device_recent_users);
-        let f = v.claim_facts(200, &q("u05", Some("farm"), None));
-        assert_eq!(f.device_distinct_users_24h, 40);
-        assert_eq!(f.device_recent_users.len(), DEVICE_USERS_LISTED_MAX);
-    }
-
-    #[test]
-    fn account_age_comes_from_the_request_or_the_last_one_seen() {
-        let mut v = Velocity::new();
-        let mut with_age = q("u1", None, None);
-        with_age.account_created_at = Some(1_000);
-        assert_eq!(
-            v.claim_facts(5_000, &with_age).account_age_seconds,
-            Some(4_000)
-        );
-        assert_eq!(
-            v.claim_facts(6_000, &q("u1", None, None))
-                .account_age_seconds,
-            Some(5_000)
-        );
-        assert_eq!(
-            v.claim_facts(6_000, &q("u2", None, None))
-                .account_age_seconds,
-            None
-        );
-        let p = PayoutQuery {
-            user: "u1",
-            merchant: "m1",
-            packet: "p1",
-            claimed_at: 5_500,
-            utc_offset_minutes: 480,
-        };
-        let f = v.payout_facts(7_000, &p);
-        assert_eq!(f.account_age_seconds, Some(6_000));
-        assert_eq!(f.seconds_since_claim, 1_500);
-    }
-
-    #[test]
-    fn payout_facts_count_completed_payouts() {
-        let mut v = Velocity::new();
-        let t = MIDNIGHT_CST + HOUR_SECONDS;
-        let p = |user, merchant, packet| PayoutQuery {
-            user,
-            merchant,
-            packet,
-            claimed_at: t,
-            utc_offset_minutes: 480,
-        };
-        let f = v.payout_facts(t, &p("u1", "m1", "p1"));
-        assert_eq!(
-            (f.user_payouts_today, f.merchant_paid_today),
-            (0, Amount::ZERO)
-        );
-        v.record_payout(t, &p("u1", "m1", "p1"), amt("1.00"));
-        v.record_payout(t + 10, &p("u1", "m1", "p2"), amt("2.00"));
-        v.record_payout(t + 20, &p("u1", "m2", "p2"), amt("4.00"));
-        v.record_payout(t + 30, &p("u2", "m1", "p3"), amt("8.00"));
-        let f = v.payout_facts(t + 40, &p("u1", "m1", "p9"));
-        assert_eq!(f.user_payouts_today, 3);
-        assert_eq!(f.user_paid_today, amt("7.00"));
-        assert_eq!(f.user_payouts_last_hour, 3);
-        assert_eq!(f.user_distinct_packets_paid_24h, 2);
-        assert_eq!(f.merchant_paid_today, amt("11.00"));
-        // Next local day: day counters reset, the 24 h window does not.
-        let next = MIDNIGHT_CST + DAY_SECONDS;
-        let f = v.payout_facts(next, &p("u1", "m1", "p9"));
-        assert_eq!((f.user_payouts_today, f.user_payouts_last_hour), (0, 0));
-        assert_eq!(f.user_distinct_packets_paid_24h, 2);
-        assert_eq!(f.merchant_paid_today, Amount::ZERO);
-    }
-
-    #[test]
-    fn memory_stays_bounded_by_the_window() {
-        let mut v = Velocity::new();
-        for i in 0..10_000i64 {
-            let user = format!("u{}", i % 500);
-            let device = format!("d{}", i % 300);
-            let ip = format!("ip{}", i % 200);
-            v.record_claim(i * 60, &q(&user, Some(&device), Some(&ip)), amt("0.01"));
-        }
-        // Three days later, after a sweep, only campaign tallies remain.
-        let late = 10_000 * 60 + 3 * DAY_SECONDS;
-        v.claim_facts(late, &q("new", None, None));
-        let (users, devices, ips) = v.tracked();
-        assert_eq!((devices, ips), (0, 0));
-        assert!(users <= 500);
-        assert!(v.users.values().all(|h| h.claims.is_empty()));
+/// Queues the trim of a user's history that just got a record, unless one
+/// is queued already.
+fn schedule_user(
+    due: &mut BinaryHeap<Reverse<(i64, Slot)>>,
+    history: &mut UserHistory,
+    user: &str,
+) {
+    if !history.scheduled
+        && let Some(at) = history.next_due()
+    {
+        history.scheduled = true;
+        due.push(Reverse((at, Slot::User(user.to_string()))));
     }
 }
+
+#[cfg(test)]
+mod tests;
