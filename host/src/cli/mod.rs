@@ -30,44 +30,54 @@ pub enum Status {
     Refused,
 }
 
-/// Arguments of `hongbao demo`.
+/// The shape of generated traffic, shared by `demo` and `gen-traffic`.
 #[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Seed of the generated traffic.
+pub struct TrafficArgs {
+    /// Seed; the same seed gives byte-identical traffic.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Number of traffic lines to generate.
+    /// Number of traffic lines to generate (malformed ones included).
     #[arg(long, default_value_t = 100_000)]
     pub events: usize,
-    /// Number of merchants, each with its own rules.
+    /// Number of merchants, each with its own rules in the demo config.
     #[arg(long, default_value_t = 50)]
     pub merchants: usize,
-    /// Write config.toml, traffic.jsonl, decisions.jsonl and report.json here.
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: Option<PathBuf>,
-    /// Write the report as JSON to this file.
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
+}
+
+/// Where a run writes its results, shared by `demo` and `run`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
     /// Write one decision record per line to this file.
     #[arg(long, value_name = "FILE")]
     pub decisions: Option<PathBuf>,
-    /// No progress line.
+    /// Write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// No progress line (and, for `run`, no text report on standard output).
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// Arguments of `hongbao demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The generated traffic.
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
+    /// Write config.toml, traffic.jsonl, decisions.jsonl and report.json here.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Outputs.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Arguments of `hongbao gen-traffic`.
 #[derive(Debug, Args)]
 pub struct GenArgs {
-    /// Seed; the same seed gives byte-identical traffic.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Number of lines to write (malformed ones included).
-    #[arg(long, default_value_t = 100_000)]
-    pub events: usize,
-    /// Number of merchants.
-    #[arg(long, default_value_t = 50)]
-    pub merchants: usize,
+    /// The generated traffic.
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
     /// Number of ordinary users at the start.
     #[arg(long, default_value_t = 20_000)]
     pub users: usize,
@@ -89,15 +99,9 @@ pub struct RunArgs {
     /// sample rules for merchants m1..m50.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Write one decision record per line to this file.
-    #[arg(long, value_name = "FILE")]
-    pub decisions: Option<PathBuf>,
-    /// Write the report as JSON to this file.
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-    /// No progress line, and no text report on standard output.
-    #[arg(long)]
-    pub quiet: bool,
+    /// Outputs.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Arguments of `hongbao demo-config`.
@@ -169,14 +173,14 @@ fn finish(report: &Report, print: bool) -> Status {
 /// Returns an error when an output file cannot be written.
 pub fn demo(args: &DemoArgs) -> Result<Status> {
     let tcfg = TrafficConfig {
-        seed: args.seed,
-        events: args.events,
-        merchants: args.merchants,
+        seed: args.traffic.seed,
+        events: args.traffic.events,
+        merchants: args.traffic.merchants,
         ..TrafficConfig::default()
     };
     let mut traffic_bytes = Vec::new();
     traffic::generate(&tcfg, &mut traffic_bytes).context("generating traffic")?;
-    let config_text = demo_config_text(args.merchants);
+    let config_text = demo_config_text(args.traffic.merchants);
     let config = Config::parse(&config_text, Path::new(".")).context("the demo config")?;
     let engine = load_engine(&config)?;
 
@@ -187,11 +191,14 @@ pub fn demo(args: &DemoArgs) -> Result<Status> {
             std::fs::write(dir.join("config.toml"), &config_text)?;
             std::fs::write(dir.join("traffic.jsonl"), &traffic_bytes)?;
             (
-                args.decisions.clone().or(Some(dir.join("decisions.jsonl"))),
-                args.report.clone().or(Some(dir.join("report.json"))),
+                args.output
+                    .decisions
+                    .clone()
+                    .or(Some(dir.join("decisions.jsonl"))),
+                args.output.report.clone().or(Some(dir.join("report.json"))),
             )
         }
-        None => (args.decisions.clone(), args.report.clone()),
+        None => (args.output.decisions.clone(), args.output.report.clone()),
     };
     let mut decisions = decisions_path.as_deref().map(create).transpose()?;
     let report_out = open_report(report_path.as_deref())?;
@@ -201,7 +208,7 @@ pub fn demo(args: &DemoArgs) -> Result<Status> {
         traffic_bytes.as_slice(),
         RunSinks {
             decisions: decisions.as_mut().map(|w| w as &mut dyn Write),
-            progress: !args.quiet,
+            progress: !args.output.quiet,
         },
     )?;
     if let Some(mut w) = decisions {
@@ -218,9 +225,9 @@ pub fn demo(args: &DemoArgs) -> Result<Status> {
 /// Returns an error for an impossible traffic config or an unwritable file.
 pub fn gen_traffic(args: &GenArgs) -> Result<Status> {
     let tcfg = TrafficConfig {
-        seed: args.seed,
-        events: args.events,
-        merchants: args.merchants,
+        seed: args.traffic.seed,
+        events: args.traffic.events,
+        merchants: args.traffic.merchants,
         users: args.users,
         malformed_per_mille: args.malformed_per_mille,
         ..TrafficConfig::default()
@@ -237,7 +244,7 @@ pub fn gen_traffic(args: &GenArgs) -> Result<Status> {
     };
     eprintln!(
         "wrote {} lines ({} malformed) with seed {}",
-        stats.lines, stats.malformed, args.seed
+        stats.lines, stats.malformed, args.traffic.seed
     );
     Ok(Status::Ok)
 }
@@ -254,11 +261,11 @@ pub fn run(args: &RunArgs) -> Result<Status> {
         None => Config::parse(&demo_config_text(50), Path::new("."))?,
     };
     let engine = load_engine(&config)?;
-    let mut decisions = args.decisions.as_deref().map(create).transpose()?;
-    let report_out = open_report(args.report.as_deref())?;
+    let mut decisions = args.output.decisions.as_deref().map(create).transpose()?;
+    let report_out = open_report(args.output.report.as_deref())?;
     let sinks = RunSinks {
         decisions: decisions.as_mut().map(|w| w as &mut dyn Write),
-        progress: !args.quiet,
+        progress: !args.output.quiet,
     };
     let (report, _) = if args.traffic.as_os_str() == "-" {
         replay(&config, &engine, std::io::stdin().lock(), sinks)?
@@ -271,7 +278,7 @@ pub fn run(args: &RunArgs) -> Result<Status> {
         w.flush().context("writing decisions")?;
     }
     write_report_json(report_out, &report)?;
-    Ok(finish(&report, !args.quiet))
+    Ok(finish(&report, !args.output.quiet))
 }
 
 /// `hongbao demo-config`: prints the demo config.

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use hongbao::cli::{CheckArgs, RunArgs, Status, check, run};
+use hongbao::cli::{CheckArgs, OutputArgs, RunArgs, Status, check, run};
 use hongbao::risk::engine::check_module;
 use hongbao::risk::limits::{EngineLimits, Limits};
 use hongbao::risk::sandbox::Sandbox;
@@ -109,9 +109,11 @@ fn run_in(dir: &TempDir, tag: &str) -> Result<Ran> {
     let status = run(&RunArgs {
         traffic: traffic_path,
         config: Some(config),
-        decisions: Some(decisions.clone()),
-        report: Some(report.clone()),
-        quiet: true,
+        output: OutputArgs {
+            decisions: Some(decisions.clone()),
+            report: Some(report.clone()),
+            quiet: true,
+        },
     })?;
     let report: Value = serde_json::from_str(&std::fs::read_to_string(report)?)?;
     let decisions = std::fs::read_to_string(decisions)?
@@ -267,9 +269,11 @@ fn run_refuses_a_config_with_a_forbidden_import() -> Result<()> {
     let result = run(&RunArgs {
         traffic,
         config: Some(config),
-        decisions: None,
-        report: None,
-        quiet: true,
+        output: OutputArgs {
+            decisions: None,
+            report: None,
+            quiet: true,
+        },
     });
     let Err(e) = result else {
         bail!("a forbidden import must stop the run: {result:?}");
