@@ -78,7 +78,7 @@ impl Default for Limits {
             table_elements_max: 10_000,
             input_bytes_max: 64 * 1024,
             output_bytes_max: 4 * 1024,
-            module_bytes_max: 4 * 1024 * 1024,
+            module_bytes_max: 1024 * 1024,
             host_calls_max: 64,
             host_call_bytes_max: 16 * 1024,
         }

@@ -3,6 +3,7 @@
 //!
 //! - [`limits`]: every bound, with its unit.
 //! - [`sandbox`]: the wasmtime engine, configured knob by knob.
+//! - [`shape`]: load-time bounds on what compiling a module costs.
 //! - [`module`]: load-time validation and compilation.
 //! - [`call`]: one evaluation in a fresh instance.
 //! - [`engine`]: the rule registry and the [`Evaluator`] implementation.
@@ -14,6 +15,7 @@ pub mod host_imports;
 pub mod limits;
 pub mod module;
 pub mod sandbox;
+pub mod shape;
 pub mod store;
 
 pub use engine::{LoadError, LoadedRule, Refusal, RiskEngine};

@@ -126,6 +126,11 @@ impl CompiledModule {
                 Err(e) => return Err(vec![format!("not a wasm binary, and not valid WAT: {e}")]),
             }
         };
+        // Bound the compiler's work before it starts.
+        let (_, shape_problems) = super::shape::check(&wasm);
+        if !shape_problems.is_empty() {
+            return Err(shape_problems);
+        }
         let module = match Module::from_binary(sandbox.engine(), &wasm) {
             Ok(m) => m,
             Err(e) => return Err(vec![format!("does not compile: {e:#}")]),

@@ -1,0 +1,171 @@
+//! Load-time bounds on what compilation costs: the number of functions, the
+//! locals and body size of each, and the bytes of data segments. Checked on
+//! the raw binary before it is handed to the compiler, so a compile-time bomb
+//! (a huge function with thousands of live locals, hundreds of thousands of
+//! functions) is refused in microseconds instead of compiling for minutes.
+
+use wasmparser::{Parser, Payload};
+
+/// The most functions (defined, not imported) a module may have.
+pub const FUNCTIONS_MAX: u32 = 10_000;
+/// The most locals (parameters excluded) one function may declare.
+pub const LOCALS_PER_FUNCTION_MAX: u64 = 2_000;
+/// The largest function body, in bytes.
+pub const FUNCTION_BODY_BYTES_MAX: usize = 128 * 1024;
+/// The most bytes all data segments together may hold.
+pub const DATA_SEGMENT_BYTES_MAX: u64 = 4 * 1024 * 1024;
+
+/// What the shape check measured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Defined functions.
+    pub functions: u32,
+    /// Most locals in one function.
+    pub locals_max: u64,
+    /// Largest function body, in bytes.
+    pub body_bytes_max: usize,
+    /// Bytes in all data segments.
+    pub data_bytes: u64,
+}
+
+/// Measures `wasm` and lists every bound it breaks (empty when none).
+/// Malformed binaries are left to the compiler, which names the fault.
+pub fn check(wasm: &[u8]) -> (Shape, Vec<String>) {
+    let mut shape = Shape::default();
+    let mut problems = Vec::new();
+    let mut worst_locals_fn = 0;
+    let mut worst_body_fn = 0;
+    let mut body_index: u32 = 0;
+    for payload in Parser::new(0).parse_all(wasm) {
+        let Ok(payload) = payload else { break };
+        match payload {
+            Payload::FunctionSection(reader) => shape.functions = reader.count(),
+            Payload::CodeSectionEntry(body) => {
+                let index = body_index;
+                body_index += 1;
+                let size = body.range().len();
+                if size > shape.body_bytes_max {
+                    shape.body_bytes_max = size;
+                    worst_body_fn = index;
+                }
+                let mut locals: u64 = 0;
+                if let Ok(reader) = body.get_locals_reader() {
+                    for entry in reader.into_iter().flatten() {
+                        locals = locals.saturating_add(u64::from(entry.0));
+                    }
+                }
+                if locals > shape.locals_max {
+                    shape.locals_max = locals;
+                    worst_locals_fn = index;
+                }
+            }
+            Payload::DataSection(reader) => {
+                for data in reader.into_iter().flatten() {
+                    shape.data_bytes = shape.data_bytes.saturating_add(data.data.len() as u64);
+                }
+            }
+            _ => {}
+        }
+    }
+    if shape.functions > FUNCTIONS_MAX {
+        problems.push(format!(
+            "defines {} functions; at most {FUNCTIONS_MAX}",
+            shape.functions
+        ));
+    }
+    if shape.locals_max > LOCALS_PER_FUNCTION_MAX {
+        problems.push(format!(
+            "defined function #{worst_locals_fn} declares {} locals; at most {LOCALS_PER_FUNCTION_MAX} per function",
+            shape.locals_max
+        ));
+    }
+    if shape.body_bytes_max > FUNCTION_BODY_BYTES_MAX {
+        problems.push(format!(
+            "defined function #{worst_body_fn} has a body of {} bytes; at most {FUNCTION_BODY_BYTES_MAX}",
+            shape.body_bytes_max
+        ));
+    }
+    if shape.data_bytes > DATA_SEGMENT_BYTES_MAX {
+        problems.push(format!(
+            "data segments hold {} bytes; at most {DATA_SEGMENT_BYTES_MAX}",
+            shape.data_bytes
+        ));
+    }
+    (shape, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wat(text: &str) -> Vec<u8> {
+        wat::parse_str(text).expect("valid WAT")
+    }
+
+    #[test]
+    fn a_small_module_passes() {
+        let (shape, problems) = check(&wat(
+            r#"(module (memory 1) (data (i32.const 0) "abc") (func (local i32 i64)))"#,
+        ));
+        assert_eq!(problems, Vec::<String>::new());
+        assert_eq!(shape.functions, 1);
+        assert_eq!(shape.locals_max, 2);
+        assert_eq!(shape.data_bytes, 3);
+    }
+
+    #[test]
+    fn too_many_locals_are_named() {
+        let text = format!(
+            "(module (func) (func (local {})))",
+            "i64 ".repeat(LOCALS_PER_FUNCTION_MAX as usize + 1)
+        );
+        let (_, problems) = check(&wat(&text));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("defined function #1 declares 2001 locals"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn too_many_functions_and_data_are_named() {
+        let funcs = "(func)".repeat(FUNCTIONS_MAX as usize + 1);
+        let (_, problems) = check(&wat(&format!("(module {funcs})")));
+        assert!(problems[0].contains("functions; at most"), "{problems:?}");
+        let data = format!(
+            r#"(module (memory 80) (data (i32.const 0) "{}"))"#,
+            "a".repeat(DATA_SEGMENT_BYTES_MAX as usize + 1)
+        );
+        let (_, problems) = check(&wat(&data));
+        assert!(problems[0].contains("data segments hold"), "{problems:?}");
+    }
+}
+
+#[cfg(test)]
+mod sample_rules {
+    use super::*;
+
+    /// The bounds leave the real rules, built with serde_json, at least half
+    /// their room on every axis.
+    #[test]
+    fn bundled_sample_rules_fit_with_room() {
+        for (name, bytes) in crate::bundled::MODULES {
+            let (shape, problems) = check(bytes);
+            assert!(problems.is_empty(), "{name}: {problems:?}");
+            assert!(shape.functions <= FUNCTIONS_MAX / 2, "{name}: {shape:?}");
+            assert!(
+                shape.locals_max <= LOCALS_PER_FUNCTION_MAX / 2,
+                "{name}: {shape:?}"
+            );
+            assert!(
+                shape.body_bytes_max <= FUNCTION_BODY_BYTES_MAX / 2,
+                "{name}: {shape:?}"
+            );
+            assert!(
+                shape.data_bytes <= DATA_SEGMENT_BYTES_MAX / 2,
+                "{name}: {shape:?}"
+            );
+            println!("{name}: {shape:?}");
+        }
+    }
+}
