@@ -23,7 +23,7 @@ pub fn demo_config(
         "# hongbao demo config: the bundled sample rules.\n\
          # Evaluation order is (priority, scope, id); the file order does not matter.\n\n\
          [settlement]\nexpiry_seconds = 86400\nshare_cap = \"200.00\"\nutc_offset_minutes = 480\n\n\
-         [sandbox]\nstack_bytes_max = 524288\ninstances_max = 64\nworkers = 2\n\n\
+         [sandbox]\nstack_bytes_max = 524288\ninstances_max = 64\n\n\
          [limits]\nfuel_per_call = 20000000\ntimeout_ms = 500\nmemory_bytes_max = 16777216\n\n",
     );
     let _ = write!(

@@ -226,8 +226,6 @@ pub struct EngineLimits {
     pub stack_bytes_max: usize,
     /// Instances that may be alive at once (the pooling allocator's slots).
     pub instances_max: u32,
-    /// Threads that evaluate rules.
-    pub workers: usize,
 }
 
 impl Default for EngineLimits {
@@ -235,7 +233,6 @@ impl Default for EngineLimits {
         EngineLimits {
             stack_bytes_max: 512 * 1024,
             instances_max: 64,
-            workers: 2,
         }
     }
 }
@@ -261,7 +258,6 @@ impl EngineLimits {
             });
         }
         check("instances_max", u64::from(self.instances_max), 1, 10_000)?;
-        check("workers", self.workers as u64, 1, 256)?;
         Ok(())
     }
 }
