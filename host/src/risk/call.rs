@@ -2,14 +2,14 @@
 //! the hook called under every limit, and the output checked before it is
 //! trusted.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rules_sdk::abi::unpack_output;
 use rules_sdk::{Decision, Hook, NOTE_BYTES_MAX, RuleOutput, is_valid_reason};
-use wasmtime::{Extern, Instance, Memory, Store, Trap, TypedFunc};
+use wasmtime::{Extern, Instance, Memory, Store, Trap, TypedFunc, UpdateDeadline};
 
 use super::evaluation::FailureReason;
-use super::limits::Limits;
+use super::limits::{EPOCH_TICK_MS, Limits};
 use super::module::CompiledModule;
 use super::sandbox::Sandbox;
 use super::store::{CallState, HostCallError, LimitHit};
@@ -98,7 +98,23 @@ pub(crate) fn instantiate(
     // The deadline is relative to the epoch now, so it is re-armed for every
     // call: no call inherits a deadline that already passed.
     store.set_epoch_deadline(limits.timeout_ticks());
-    store.epoch_deadline_trap();
+    // The epoch only says when to look at the clock. The ticker counts ticks
+    // from elapsed time, so after it was starved it catches up by many ticks
+    // at once; a call that started a moment earlier must not read that as
+    // its time being up. The clock decides: interrupt only when the call's
+    // own time is spent, otherwise wait for the time really left.
+    let started = Instant::now();
+    let budget = Duration::from_millis(limits.timeout_ms);
+    store.epoch_deadline_callback(move |_| {
+        let elapsed = started.elapsed();
+        if elapsed >= budget {
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        let left_ms = u64::try_from((budget - elapsed).as_millis()).unwrap_or(u64::MAX);
+        Ok(UpdateDeadline::Continue(
+            left_ms.div_ceil(EPOCH_TICK_MS).max(1),
+        ))
+    });
     module
         .pre()
         .instantiate(&mut *store)

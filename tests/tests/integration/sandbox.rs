@@ -206,3 +206,52 @@ fn s05_deep_recursion_traps_and_host_lives() -> anyhow::Result<()> {
     assert_eq!(e.claim(NOW, &req, &facts).verdict, Verdict::Allow);
     Ok(())
 }
+
+/// S01/S02: the wall-clock backstop never fires early. The epoch ticker
+/// counts ticks from elapsed time, so after it was starved (a loaded
+/// machine) it catches up by hundreds of ticks at once; a call that started
+/// microseconds earlier must not read that as its deadline passing. Here a
+/// thread plays a ticker that keeps catching up by 1,000 ticks (a second)
+/// at a time: fast calls still allow, and an endless loop (with fuel that
+/// outlasts its 20 ms) still ends with timeout.
+#[test]
+fn s02_a_ticker_that_catches_up_never_times_out_a_fast_call() -> anyhow::Result<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let e = engine(&one_rule("ok", "allow", ""))?;
+    let slow = engine(&one_rule(
+        "loop",
+        "endless_loop",
+        "[rules.limits]\nfuel_per_call = 10000000000\ntimeout_ms = 20",
+    ))?;
+    let stop = AtomicBool::new(false);
+    let (req, facts) = claim("1.00", "u-1");
+    let (early, looped) = std::thread::scope(|s| {
+        let ticker = s.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                for _ in 0..1000 {
+                    e.sandbox().engine().increment_epoch();
+                    slow.sandbox().engine().increment_epoch();
+                }
+                std::thread::yield_now();
+            }
+        });
+        let early: Vec<_> = (0..500)
+            .map(|_| e.claim(NOW, &req, &facts))
+            .filter(|ev| ev.verdict != Verdict::Allow)
+            .collect();
+        let looped = slow.claim(NOW, &req, &facts);
+        stop.store(true, Ordering::Relaxed);
+        let _ = ticker.join();
+        (early, looped)
+    });
+    assert!(
+        early.is_empty(),
+        "{} of 500 fast calls failed, first: {:?}",
+        early.len(),
+        early.first()
+    );
+    let r = only_rule(&looped);
+    assert_eq!(r.rule_id, "loop");
+    assert_eq!(r.failure, Some(FailureReason::Timeout), "{r:?}");
+    Ok(())
+}
