@@ -59,6 +59,48 @@ pub const WAT: &[(&str, &str)] = &[
         "allow_and_error",
         include_str!("../wat/allow_and_error.wat"),
     ),
+    ("oob_access", include_str!("../wat/oob_access.wat")),
+    (
+        "hostile_log_limits",
+        include_str!("../wat/hostile_log_limits.wat"),
+    ),
+    (
+        "output_over_cap",
+        include_str!("../wat/output_over_cap.wat"),
+    ),
+    (
+        "invalid_verdicts",
+        include_str!("../wat/invalid_verdicts.wat"),
+    ),
+    (
+        "wrong_hook_signatures",
+        include_str!("../wat/wrong_hook_signatures.wat"),
+    ),
+    ("recursion_pure", include_str!("../wat/recursion_pure.wat")),
+    ("start_endless", include_str!("../wat/start_endless.wat")),
+    (
+        "start_recursion",
+        include_str!("../wat/start_recursion.wat"),
+    ),
+    (
+        "start_memory_bomb",
+        include_str!("../wat/start_memory_bomb.wat"),
+    ),
+    (
+        "huge_initial_memory",
+        include_str!("../wat/huge_initial_memory.wat"),
+    ),
+    (
+        "data_out_of_bounds",
+        include_str!("../wat/data_out_of_bounds.wat"),
+    ),
+    (
+        "memory_bomb_touch",
+        include_str!("../wat/memory_bomb_touch.wat"),
+    ),
+    ("alloc_hostile", include_str!("../wat/alloc_hostile.wat")),
+    ("snoop", include_str!("../wat/snoop.wat")),
+    ("nan_bits", include_str!("../wat/nan_bits.wat")),
 ];
 
 /// The bytes of a hand-written module or of a bundled sample rule.
@@ -274,4 +316,58 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The resident set size of this process, in bytes (Linux `/proc/self/statm`).
+///
+/// # Errors
+///
+/// When `/proc/self/statm` cannot be read or parsed.
+pub fn resident_bytes() -> Result<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm")?;
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .ok_or_else(|| anyhow::anyhow!("no resident field in {statm:?}"))?
+        .parse()?;
+    // The kernel's page size; 4 KiB on every platform these tests run on.
+    Ok(pages * 4096)
+}
+
+/// The environment variable set in a child started by [`run_alone`].
+pub const ALONE_ENV: &str = "HONGBAO_TEST_ALONE";
+
+/// True inside a child started by [`run_alone`]: the test owns the process.
+pub fn running_alone() -> bool {
+    std::env::var_os(ALONE_ENV).is_some()
+}
+
+/// Runs the ignored test `name` (its full path, e.g. `sandbox_memory::x`)
+/// alone in a child process of this test binary, so that process-wide
+/// measurements (resident memory) see no other test. Returns its stdout.
+///
+/// # Errors
+///
+/// When the child cannot start, or the test fails or does not run.
+pub fn run_alone(name: &str) -> Result<String> {
+    let exe = std::env::current_exe()?;
+    let out = std::process::Command::new(exe)
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(ALONE_ENV, "1")
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        bail!("{name} failed alone ({}):\n{stdout}\n{stderr}", out.status);
+    }
+    if !stdout.contains("1 passed") {
+        bail!("{name} did not run alone:\n{stdout}\n{stderr}");
+    }
+    Ok(stdout)
 }

@@ -1,5 +1,8 @@
 //! The one integration-test binary of hongbao, a module per topic.
 
+/// The rest of the adversarial suite: memory, imports, output, exports,
+/// start functions, data segments, resident memory (S03, S06).
+mod adversarial;
 /// The subcommands as library calls: `run` with files, its report and
 /// decisions, load errors, `check`, determinism.
 mod cli;
