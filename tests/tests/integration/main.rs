@@ -6,6 +6,8 @@ mod adversarial;
 /// The subcommands as library calls: `run` with files, its report and
 /// decisions, load errors, `check`, determinism.
 mod cli;
+/// Random modules from wasm-smith through the loader and the sandbox.
+mod fuzz;
 /// Money through the settlement core and real rules: splits, retries,
 /// overdrafts, expiry, the verdict table (M01, M02, M05-M08, M10).
 mod money;
