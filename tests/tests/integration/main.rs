@@ -6,6 +6,9 @@ mod adversarial;
 /// The subcommands as library calls: `run` with files, its report and
 /// decisions, load errors, `check`, determinism.
 mod cli;
+/// The same module and input give the same answer and fuel; golden fuel
+/// of the sample rules; canonical NaNs.
+mod determinism;
 /// Random modules from wasm-smith through the loader and the sandbox.
 mod fuzz;
 /// Money through the settlement core and real rules: splits, retries,
