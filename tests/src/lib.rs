@@ -101,6 +101,10 @@ pub const WAT: &[(&str, &str)] = &[
     ("alloc_hostile", include_str!("../wat/alloc_hostile.wat")),
     ("snoop", include_str!("../wat/snoop.wat")),
     ("nan_bits", include_str!("../wat/nan_bits.wat")),
+    (
+        "huge_initial_table",
+        include_str!("../wat/huge_initial_table.wat"),
+    ),
 ];
 
 /// The bytes of a hand-written module or of a bundled sample rule.

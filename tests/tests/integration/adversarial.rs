@@ -228,9 +228,10 @@ fn start_functions_run_under_call_limits_and_bad_ones_are_refused() {
     }
 }
 
-/// Large memory and data segments: 64 MiB of initial memory is refused at
-/// load under the default 16 MiB (naming the limit) and loads under a
-/// per-rule 64 MiB, answering from a data segment in its last bytes; a data
+/// Large memory, tables and data segments: 64 MiB of initial memory is
+/// refused at load under the default 16 MiB (naming the limit) and loads
+/// under a per-rule 64 MiB, answering from a data segment in its last
+/// bytes; likewise a table of 20,000 initial elements; a data
 /// segment past the end of memory is refused at load; data segments over
 /// 4 MiB are refused before compiling; a module over `module_bytes_max` is
 /// refused before anything else.
@@ -252,6 +253,18 @@ fn large_memory_and_data_segments() -> Result<()> {
         (ev.verdict, only_rule(&ev).reason.as_str()),
         (Verdict::Allow, "far_data")
     );
+
+    let err = load_error(&one_rule("table", "huge_initial_table", ""));
+    assert!(
+        err.contains("initial table of 20000 elements exceeds table_elements_max = 10000"),
+        "{err}"
+    );
+    let e = engine(&one_rule(
+        "table",
+        "huge_initial_table",
+        "[rules.limits]\ntable_elements_max = 20000",
+    ))?;
+    assert_eq!(case_claim(&e, 'a').verdict, Verdict::Allow);
 
     let err = load_error(&one_rule("oob-data", "data_out_of_bounds", ""));
     assert!(err.contains("fails to instantiate"), "{err}");

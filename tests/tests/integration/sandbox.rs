@@ -133,7 +133,22 @@ fn s08_trap_does_not_poison_following_calls() -> anyhow::Result<()> {
 #[test]
 fn s09_output_pointers_are_untrusted() -> anyhow::Result<()> {
     let (req, facts) = claim("1.00", "u-1");
-    for m in ["bad_output_a", "bad_output_b", "bad_output_c"] {
+    // The length is checked against the cap before anything is read or
+    // allocated, and the range against memory before any byte is copied.
+    for (m, why) in [
+        (
+            "bad_output_a",
+            "output of 2147483647 bytes at 65500 exceeds output_bytes_max = 4096",
+        ),
+        (
+            "bad_output_b",
+            "output of 4294967295 bytes at 16 exceeds output_bytes_max = 4096",
+        ),
+        (
+            "bad_output_c",
+            "output range 4294967280+32 is outside the 131072-byte memory",
+        ),
+    ] {
         let e = engine(&one_rule("bad", m, ""))?;
         let ev = e.claim(NOW, &req, &facts);
         assert_eq!(
@@ -141,6 +156,7 @@ fn s09_output_pointers_are_untrusted() -> anyhow::Result<()> {
             Some(FailureReason::BadOutput),
             "{m}: {ev:?}"
         );
+        assert_eq!(only_rule(&ev).detail.as_deref(), Some(why), "{m}");
         assert_eq!(ev.verdict, Verdict::Review, "{m}");
     }
     let e = engine(&one_rule("offset", "output_at_offset", ""))?;
