@@ -318,6 +318,31 @@ const REFUSED: &[(&str, &[&str])] = &[
         "forged_import_name",
         &["imports hongbao.\"log\\nrules/blocklist.wasm"],
     ),
+    (
+        "wrong_hook_signatures",
+        &[
+            "export hongbao_alloc must be a function (i32) -> (i32), found a global",
+            "export hongbao_claim has signature (i32, i32) -> (i32), expected (i32, i32) -> (i64)",
+            "export hongbao_payout has signature (i64) -> (i64), expected (i32, i32) -> (i64)",
+        ],
+    ),
+    // Fuel, or on a machine too busy to run 20,000,000 units in 500 ms, the
+    // deadline: both are the start function's call limits.
+    ("start_endless", &["fails to instantiate: "]),
+    ("start_recursion", &["fails to instantiate: stack-overflow"]),
+    ("start_memory_bomb", &["fails to instantiate: memory-limit"]),
+    (
+        "huge_initial_memory",
+        &["initial memory of 67108864 bytes exceeds memory_bytes_max = 16777216"],
+    ),
+    (
+        "huge_initial_table",
+        &["initial table of 20000 elements exceeds table_elements_max = 10000"],
+    ),
+    (
+        "data_out_of_bounds",
+        &["fails to instantiate: trap (memory-out-of-bounds)"],
+    ),
 ];
 
 /// `check_module` on every hand-written module: the refused ones list every
