@@ -105,6 +105,7 @@ pub const WAT: &[(&str, &str)] = &[
         "huge_initial_table",
         include_str!("../wat/huge_initial_table.wat"),
     ),
+    ("bulk_fill_loop", include_str!("../wat/bulk_fill_loop.wat")),
 ];
 
 /// The bytes of a hand-written module or of a bundled sample rule.

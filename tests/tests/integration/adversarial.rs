@@ -503,3 +503,19 @@ fn s06_twenty_thousand_claims_alone() -> Result<()> {
     );
     Ok(())
 }
+
+/// Bulk memory is metered by size: an endless loop of 1 MiB `memory.fill`s
+/// runs out of its whole fuel (were a fill one unit, 20,000,000 units would
+/// write terabytes and only the deadline could stop it).
+#[test]
+fn bulk_memory_loop_is_metered_by_size() -> Result<()> {
+    let e = engine(&one_rule("fill", "bulk_fill_loop", ""))?;
+    for _ in 0..2 {
+        let ev = case_claim(&e, 'a');
+        assert_failed(&ev, &FailureReason::Fuel, "fill loop");
+        assert_eq!(only_rule(&ev).fuel_used, 20_000_000);
+    }
+    let ok = engine(&one_rule("ok", "allow", ""))?;
+    assert_eq!(case_claim(&ok, 'a').verdict, Verdict::Allow);
+    Ok(())
+}

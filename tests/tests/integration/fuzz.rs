@@ -425,6 +425,13 @@ fn fuzz_random_modules_never_crash_hang_or_pass_as_allow() -> Result<()> {
         };
         generated += 1;
         bytes_total += wasm.len() as u64;
+        if n > 0 && n % 10_000 == 0 {
+            println!(
+                "fuzz progress: {n} cases, {:.0} s, {:?}",
+                started.elapsed().as_secs_f64(),
+                fuzz.counts
+            );
+        }
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| fuzz.run_case(n, shape, &wasm)));
         match outcome {
             Ok(Ok(())) => {}
