@@ -8,15 +8,14 @@ use std::sync::Arc;
 use rules_sdk::{ABI_VERSION, ClaimFacts, ClaimRequest, Hook, PayoutFacts, PayoutRequest, Verdict};
 use serde::Serialize;
 use thiserror::Error;
-use wasmtime::{Extern, Store};
 
-use super::call::{CallFailure, call, classify, instantiate};
+use super::call::{CallFailure, call};
 use super::evaluation::{Evaluation, Evaluator, RuleOutcome, Scope};
 use super::limits::Limits;
-use super::module::CompiledModule;
+use super::module::{CompiledModule, Prepared, prepare, prepare_uncompiled};
+use super::probe::{diagnose, probe};
 use super::sandbox::{Sandbox, SandboxError};
-use super::store::CallState;
-use crate::config::{Config, ModuleSource, ScopeKind};
+use crate::config::{Config, ModuleSource, RuleConfig, ScopeKind};
 
 /// Why the rules could not be loaded. Every refused rule is listed.
 #[derive(Debug, Error)]
@@ -47,6 +46,10 @@ fn format_refusals(r: &[Refusal]) -> String {
     }
     lines.join("\n")
 }
+
+/// A configured rule whose module has been read and prepared, with the
+/// limits in force for it.
+type Staged<'a> = (&'a RuleConfig, Limits, Arc<Prepared>);
 
 /// One loaded rule: its module, limits, settings and failure verdicts.
 #[derive(Debug)]
@@ -88,11 +91,9 @@ impl LoadedRule {
 
 /// The loaded rule set and the sandbox it runs in.
 ///
-/// Guest code runs on the calling thread's native stack: call the engine
-/// (and [`RiskEngine::load`], which runs each module once) from threads with
-/// at least [`super::limits::WORKER_STACK_BYTES`] of stack, as the `hongbao`
-/// binary does, so that a deep-recursing rule traps with `stack-overflow`
-/// rather than overflowing the thread.
+/// Guest code runs only on the sandbox's worker threads (see
+/// [`super::workers`]), never on the caller's: the engine may be called from
+/// any thread, and the rules of one request run in parallel.
 pub struct RiskEngine {
     sandbox: Arc<Sandbox>,
     rules: Vec<LoadedRule>,
@@ -133,100 +134,77 @@ impl RiskEngine {
     pub fn load(config: &Config, bundled: BundledLookup<'_>) -> Result<RiskEngine, LoadError> {
         let sandbox = Arc::new(Sandbox::new(&config.sandbox)?);
         let defaults = Limits::default().with(&config.limits);
-        let mut compiled: HashMap<String, Result<Arc<CompiledModule>, Vec<String>>> =
-            HashMap::new();
-        let mut rules = Vec::new();
-        let mut refusals = Vec::new();
+        // Read and compile, once per distinct module.
+        let mut prepared: HashMap<String, Arc<Prepared>> = HashMap::new();
+        let mut staged: Vec<Result<Staged<'_>, Refusal>> = Vec::new();
         for rc in &config.rules {
             let limits = defaults.with(&rc.limits);
+            let refuse = |problem: String| {
+                Err(Refusal {
+                    rule: rc.id.clone(),
+                    problems: vec![problem],
+                })
+            };
             let bytes = match config.module_source(rc) {
                 ModuleSource::Bundled(name) => match bundled(&name) {
                     Some(b) => std::borrow::Cow::Borrowed(b),
                     None => {
-                        refusals.push(Refusal {
-                            rule: rc.id.clone(),
-                            problems: vec![format!("no bundled module named {name:?}")],
-                        });
+                        staged.push(refuse(format!("no bundled module named {name:?}")));
                         continue;
                     }
                 },
                 ModuleSource::File(path) => match std::fs::read(&path) {
                     Ok(b) => std::borrow::Cow::Owned(b),
                     Err(e) => {
-                        refusals.push(Refusal {
-                            rule: rc.id.clone(),
-                            problems: vec![format!("cannot read module {}: {e}", path.display())],
-                        });
+                        staged.push(refuse(format!(
+                            "cannot read module {}: {e}",
+                            path.display()
+                        )));
                         continue;
                     }
                 },
             };
-            // Size first: a module over its limit is never compiled, so a
-            // compile-time bomb costs nothing beyond reading it.
-            if bytes.len() as u64 > limits.module_bytes_max {
-                refusals.push(Refusal {
-                    rule: rc.id.clone(),
-                    problems: vec![format!(
-                        "module of {} bytes exceeds module_bytes_max = {}",
-                        bytes.len(),
-                        limits.module_bytes_max
-                    )],
-                });
-                continue;
-            }
-            let digest = super::module::digest(&bytes);
-            let module = compiled
-                .entry(digest)
-                .or_insert_with(|| CompiledModule::compile(&sandbox, &bytes).map(Arc::new));
-            let module = match module {
-                Ok(m) => Arc::clone(m),
-                Err(problems) => {
-                    refusals.push(Refusal {
-                        rule: rc.id.clone(),
-                        problems: problems.clone(),
-                    });
-                    continue;
-                }
+            // Size first: a module over its limit is inspected for the
+            // report but never compiled, so a compile-time bomb costs nothing
+            // beyond reading it.
+            let p = if bytes.len() as u64 > limits.module_bytes_max {
+                Arc::new(prepare_uncompiled(&sandbox, &bytes))
+            } else {
+                Arc::clone(
+                    prepared
+                        .entry(super::module::digest(&bytes))
+                        .or_insert_with(|| Arc::new(prepare(&sandbox, &bytes))),
+                )
             };
-            let mut problems = module.check_fits(&limits, &rc.hooks);
-            if problems.is_empty()
-                && let Err(p) = probe(&sandbox, &module, &limits)
-            {
-                problems.push(p);
-            }
-            if problems.is_empty() {
-                problems.extend(check_settings(&sandbox, &module, &limits, rc));
-            }
-            if !problems.is_empty() {
-                refusals.push(Refusal {
+            staged.push(Ok((rc, limits, p)));
+        }
+        // Check every rule against its own limits: instantiate it once (its
+        // start function included), probe the ABI version, try its settings.
+        // Rules are independent, so this is spread over the workers.
+        let checked = sandbox.workers().map(&staged, |s| match s {
+            Err(r) => Err(r.clone()),
+            Ok((rc, limits, p)) => assess(&sandbox, p, limits, &rc.hooks)
+                .and_then(|module| {
+                    let problems = check_settings(&sandbox, &module, limits, rc);
+                    if problems.is_empty() {
+                        Ok(module)
+                    } else {
+                        Err(problems)
+                    }
+                })
+                .map(|module| loaded_rule(rc, limits.clone(), module))
+                .map_err(|problems| Refusal {
                     rule: rc.id.clone(),
                     problems,
-                });
-                continue;
+                }),
+        });
+        let mut rules = Vec::new();
+        let mut refusals = Vec::new();
+        for c in checked {
+            match c {
+                Ok(rule) => rules.push(rule),
+                Err(r) => refusals.push(r),
             }
-            let settings = serde_json::to_string(&rc.settings).unwrap_or_else(|_| "{}".into());
-            let id_json = serde_json::to_string(&rc.id).unwrap_or_else(|_| "\"\"".into());
-            let input_prefix = format!(
-                "{{\"abi_version\":{ABI_VERSION},\"rule_id\":{id_json},\"settings\":{settings},"
-            )
-            .into_bytes();
-            let scope = match (rc.scope, &rc.merchant) {
-                (ScopeKind::Merchant, Some(m)) => Scope::Merchant(m.clone()),
-                _ => Scope::Platform,
-            };
-            rules.push(LoadedRule {
-                id: rc.id.clone(),
-                scope,
-                priority: rc.priority,
-                hooks: rc.hooks.clone(),
-                limits,
-                on_failure: [
-                    rc.on_failure.at(Hook::Claim),
-                    rc.on_failure.at(Hook::Payout),
-                ],
-                module,
-                input_prefix,
-            });
         }
         if !refusals.is_empty() {
             return Err(LoadError::Refused(refusals));
@@ -311,16 +289,15 @@ impl RiskEngine {
         shared.extend_from_slice(b",\"facts\":");
         shared.extend_from_slice(facts);
         shared.push(b'}');
-        let mut input = Vec::with_capacity(shared.len() + 256);
-        let outcomes = self
-            .order(hook, merchant)
-            .map(|rule| {
-                input.clear();
-                input.extend_from_slice(&rule.input_prefix);
-                input.extend_from_slice(&shared);
-                self.run_rule(rule, hook, &input)
-            })
-            .collect();
+        let rules: Vec<&LoadedRule> = self.order(hook, merchant).collect();
+        // Each rule gets its own copy of the input; the calls are spread
+        // over the workers and the outcomes come back in evaluation order.
+        let outcomes = self.sandbox.workers().map(&rules, |rule| {
+            let mut input = Vec::with_capacity(rule.input_prefix.len() + shared.len());
+            input.extend_from_slice(&rule.input_prefix);
+            input.extend_from_slice(&shared);
+            self.run_rule(rule, hook, &input)
+        });
         Evaluation::combine(outcomes)
     }
 
@@ -414,30 +391,6 @@ fn log_level_name(level: i32) -> &'static str {
     }
 }
 
-/// Instantiates the module once under `limits` (running any start function)
-/// and checks that it speaks this host's ABI version.
-fn probe(sandbox: &Sandbox, module: &CompiledModule, limits: &Limits) -> Result<(), String> {
-    let mut store = Store::new(sandbox.engine(), CallState::new(limits));
-    let instance = instantiate(&mut store, module, limits)
-        .map_err(|f| format!("fails to instantiate: {} ({})", f.reason, f.detail))?;
-    let Some(Extern::Func(f)) = instance.get_module_export(&mut store, &module.abi_version) else {
-        return Err("hongbao_abi_version is missing".into());
-    };
-    let f = f
-        .typed::<(), i32>(&store)
-        .map_err(|e| format!("hongbao_abi_version has the wrong type: {e:#}"))?;
-    let v = f.call(&mut store, ()).map_err(|e| {
-        let c = classify(&e, "hongbao_abi_version");
-        format!("hongbao_abi_version failed: {} ({})", c.reason, c.detail)
-    })?;
-    if v != ABI_VERSION as i32 {
-        return Err(format!(
-            "hongbao_abi_version returned {v}; this host speaks ABI version {ABI_VERSION}"
-        ));
-    }
-    Ok(())
-}
-
 /// Runs each configured hook once on an ordinary request (the SDK's test
 /// fixtures) with the rule's settings. A rule that answers with an explicit
 /// error there is telling us its settings are wrong (a misspelt key, a bad
@@ -480,8 +433,58 @@ fn check_settings(
     problems
 }
 
-/// Checks one module file the way the loader would, against the default
-/// limits and whatever hooks it exports. Used by `hongbao check`.
+/// Every problem of a prepared module under `limits` for `hooks`, or the
+/// module ready to run: the limit-independent problems, the fit to the
+/// limits, then (when nothing else is wrong) a probe in a fresh instance, or
+/// (when something is) a diagnostic probe with refused imports stubbed out.
+fn assess(
+    sandbox: &Sandbox,
+    prepared: &Prepared,
+    limits: &Limits,
+    hooks: &[Hook],
+) -> Result<Arc<CompiledModule>, Vec<String>> {
+    let mut problems = prepared.problems.clone();
+    problems.extend(prepared.facts.check_fits(limits, hooks));
+    match &prepared.compiled {
+        Some(module) if problems.is_empty() => {
+            probe(sandbox, module, limits).map_err(|p| vec![p])?;
+            Ok(Arc::clone(module))
+        }
+        _ => {
+            problems.extend(diagnose(sandbox, prepared, limits));
+            Err(problems)
+        }
+    }
+}
+
+fn loaded_rule(rc: &RuleConfig, limits: Limits, module: Arc<CompiledModule>) -> LoadedRule {
+    let settings = serde_json::to_string(&rc.settings).unwrap_or_else(|_| "{}".into());
+    let id_json = serde_json::to_string(&rc.id).unwrap_or_else(|_| "\"\"".into());
+    let input_prefix =
+        format!("{{\"abi_version\":{ABI_VERSION},\"rule_id\":{id_json},\"settings\":{settings},")
+            .into_bytes();
+    let scope = match (rc.scope, &rc.merchant) {
+        (ScopeKind::Merchant, Some(m)) => Scope::Merchant(m.clone()),
+        _ => Scope::Platform,
+    };
+    LoadedRule {
+        id: rc.id.clone(),
+        scope,
+        priority: rc.priority,
+        hooks: rc.hooks.clone(),
+        limits,
+        on_failure: [
+            rc.on_failure.at(Hook::Claim),
+            rc.on_failure.at(Hook::Payout),
+        ],
+        module,
+        input_prefix,
+    }
+}
+
+/// Checks one module file the way the loader would, against `limits` and
+/// whatever hooks it exports, and lists every reason it is refused. Used
+/// by `hongbao check`.
 ///
 /// # Errors
 ///
@@ -491,23 +494,11 @@ pub fn check_module(
     bytes: &[u8],
     limits: &Limits,
 ) -> Result<CompiledModule, Vec<String>> {
-    if bytes.len() as u64 > limits.module_bytes_max {
-        return Err(vec![format!(
-            "module of {} bytes exceeds module_bytes_max = {}",
-            bytes.len(),
-            limits.module_bytes_max
-        )]);
-    }
-    let module = CompiledModule::compile(sandbox, bytes)?;
-    let mut problems = module.check_fits(limits, &[]);
-    if problems.is_empty()
-        && let Err(p) = probe(sandbox, &module, limits)
-    {
-        problems.push(p);
-    }
-    if problems.is_empty() {
-        Ok(module)
+    let prepared = if bytes.len() as u64 > limits.module_bytes_max {
+        // Inspected for the report, never compiled.
+        prepare_uncompiled(sandbox, bytes)
     } else {
-        Err(problems)
-    }
+        prepare(sandbox, bytes)
+    };
+    assess(sandbox, &prepared, limits, &[]).map(|m| (*m).clone())
 }

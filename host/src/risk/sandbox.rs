@@ -22,6 +22,7 @@ use super::limits::{
     EPOCH_TICK_MS, EngineLimits, LimitError, MEMORY_BYTES_CEILING, TABLE_ELEMENTS_CEILING,
 };
 use super::store::CallState;
+use super::workers::Workers;
 
 /// Why the sandbox could not be built.
 #[derive(Debug, Error)]
@@ -39,6 +40,7 @@ pub struct Sandbox {
     engine: Engine,
     linker: Linker<CallState>,
     limits: EngineLimits,
+    workers: Workers,
     _ticker: Ticker,
 }
 
@@ -65,10 +67,12 @@ impl Sandbox {
         host_imports::define(&mut linker).map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
         let ticker = Ticker::start(engine.clone())
             .map_err(|e| SandboxError::Engine(format!("cannot start the epoch ticker: {e}")))?;
+        let workers = Workers::start(limits.workers as usize).map_err(SandboxError::Engine)?;
         Ok(Sandbox {
             engine,
             linker,
             limits: limits.clone(),
+            workers,
             _ticker: ticker,
         })
     }
@@ -81,6 +85,11 @@ impl Sandbox {
     /// The linker holding the host imports (and nothing else).
     pub fn linker(&self) -> &Linker<CallState> {
         &self.linker
+    }
+
+    /// The threads guest code runs on.
+    pub fn workers(&self) -> &Workers {
+        &self.workers
     }
 
     /// The engine-wide limits in force.

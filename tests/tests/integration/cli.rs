@@ -311,7 +311,7 @@ const REFUSED: &[(&str, &[&str])] = &[
     ),
     (
         "wrong_abi_version",
-        &["hongbao_abi_version returned 2; this host speaks ABI version 1"],
+        &["hongbao_abi_version returns 2; this host speaks ABI version 1"],
     ),
     ("start_trap", &["fails to instantiate: trap"]),
     (

@@ -3,6 +3,9 @@
 /// The subcommands as library calls: `run` with files, its report and
 /// decisions, load errors, `check`, determinism.
 mod cli;
+/// The loader: every refusal reason at once, the compile budget, start
+/// functions under call limits, the worker pool.
+mod loader;
 /// Money through the settlement core and real rules: splits, retries,
 /// overdrafts, expiry, the verdict table (M01, M02, M05-M08, M10).
 mod money;
