@@ -152,7 +152,16 @@ fn load_engine(config: &Config) -> Result<RiskEngine> {
     if config.rules.is_empty() {
         eprintln!("hongbao: warning: the config has no rules: every claim and payout is allowed");
     }
-    RiskEngine::load(config, &crate::bundled::module).context("loading rules")
+    let engine = RiskEngine::load(config, &crate::bundled::module).context("loading rules")?;
+    for r in engine.refusals() {
+        for p in &r.problems {
+            eprintln!(
+                "hongbao: warning: rule {} refused, fails closed (every call gets its failure verdict, reason refused): {p}",
+                r.rule
+            );
+        }
+    }
+    Ok(engine)
 }
 
 fn finish(report: &Report, print: bool) -> Status {

@@ -11,7 +11,7 @@ use thiserror::Error;
 
 use super::call::{CallFailure, call};
 use super::evaluation::{Evaluation, Evaluator, RuleOutcome, Scope};
-use super::limits::Limits;
+use super::limits::{Limits, RefusedRules};
 use super::module::{CompiledModule, Prepared, prepare, prepare_uncompiled};
 use super::probe::{diagnose, probe};
 use super::sandbox::{Sandbox, SandboxError};
@@ -66,7 +66,11 @@ pub struct LoadedRule {
     pub limits: Limits,
     /// Failure verdict per hook (claim, payout).
     pub on_failure: [Verdict; 2],
-    module: Arc<CompiledModule>,
+    /// Why the rule was refused at load, when it was and the config said
+    /// to fail closed: it never runs, and every call records `refused`.
+    pub refused: Option<String>,
+    digest: String,
+    module: Option<Arc<CompiledModule>>,
     /// `"rule_id":"..","settings":{..},` pre-encoded once at load.
     input_prefix: Vec<u8>,
 }
@@ -74,7 +78,7 @@ pub struct LoadedRule {
 impl LoadedRule {
     /// SHA-256 of the module, hex.
     pub fn digest(&self) -> &str {
-        self.module.digest()
+        &self.digest
     }
 
     fn failure_verdict(&self, hook: Hook) -> Verdict {
@@ -102,6 +106,8 @@ pub struct RiskEngine {
     /// Per merchant with rules of its own, per hook: platform and merchant
     /// rules merged in evaluation order.
     merchant_order: HashMap<String, [Vec<usize>; 2]>,
+    /// Rules refused at load that fail closed.
+    refusals: Vec<Refusal>,
 }
 
 impl std::fmt::Debug for RiskEngine {
@@ -200,16 +206,30 @@ impl RiskEngine {
         });
         let mut rules = Vec::new();
         let mut refusals = Vec::new();
-        for c in checked {
+        for (c, s) in checked.into_iter().zip(&staged) {
             match c {
                 Ok(rule) => rules.push(rule),
-                Err(r) => refusals.push(r),
+                Err(r) => {
+                    // A rule refused before its module was prepared has no
+                    // digest; the config entry is the same either way.
+                    let (rc, digest) = match s {
+                        Ok((rc, _, p)) => (*rc, p.digest.clone()),
+                        Err(_) => match config.rules.iter().find(|rc| rc.id == r.rule) {
+                            Some(rc) => (rc, String::new()),
+                            None => continue,
+                        },
+                    };
+                    rules.push(refused_rule(rc, defaults.with(&rc.limits), digest, &r));
+                    refusals.push(r);
+                }
             }
         }
-        if !refusals.is_empty() {
+        if !refusals.is_empty() && config.sandbox.refused_rules == RefusedRules::Stop {
             return Err(LoadError::Refused(refusals));
         }
-        Ok(RiskEngine::from_rules(sandbox, rules))
+        let mut engine = RiskEngine::from_rules(sandbox, rules);
+        engine.refusals = refusals;
+        Ok(engine)
     }
 
     fn from_rules(sandbox: Arc<Sandbox>, mut rules: Vec<LoadedRule>) -> RiskEngine {
@@ -250,7 +270,14 @@ impl RiskEngine {
             rules,
             platform_order,
             merchant_order,
+            refusals: Vec::new(),
         }
+    }
+
+    /// The rules refused at load that fail closed (empty unless the config
+    /// says `refused_rules = "fail-closed"`).
+    pub fn refusals(&self) -> &[Refusal] {
+        &self.refusals
     }
 
     /// Every loaded rule, in evaluation order.
@@ -302,7 +329,18 @@ impl RiskEngine {
     }
 
     fn run_rule(&self, rule: &LoadedRule, hook: Hook, input: &[u8]) -> RuleOutcome {
-        let result = call(&self.sandbox, &rule.module, hook, &rule.limits, input);
+        let result = match (&rule.module, &rule.refused) {
+            (Some(module), None) => call(&self.sandbox, module, hook, &rule.limits, input),
+            (_, why) => super::call::CallResult {
+                outcome: Err(CallFailure {
+                    reason: super::FailureReason::Refused,
+                    detail: why.clone().unwrap_or_default(),
+                }),
+                fuel_used: 0,
+                duration_ns: 0,
+                logs: Vec::new(),
+            },
+        };
         let (verdict, reason, note, failure, detail, failed_open) = match result.outcome {
             Ok(d) => (d.verdict, d.reason, d.note, None, None, false),
             Err(CallFailure { reason, detail }) => {
@@ -463,13 +501,31 @@ fn loaded_rule(rc: &RuleConfig, limits: Limits, module: Arc<CompiledModule>) -> 
     let input_prefix =
         format!("{{\"abi_version\":{ABI_VERSION},\"rule_id\":{id_json},\"settings\":{settings},")
             .into_bytes();
-    let scope = match (rc.scope, &rc.merchant) {
-        (ScopeKind::Merchant, Some(m)) => Scope::Merchant(m.clone()),
-        _ => Scope::Platform,
-    };
+    LoadedRule {
+        digest: module.digest().to_string(),
+        module: Some(module),
+        input_prefix,
+        ..rule_entry(rc, limits)
+    }
+}
+
+/// A refused rule, kept in the evaluation order so that it fails closed.
+fn refused_rule(rc: &RuleConfig, limits: Limits, digest: String, refusal: &Refusal) -> LoadedRule {
+    LoadedRule {
+        refused: Some(format!("refused at load: {}", refusal.problems.join("; "))),
+        digest,
+        ..rule_entry(rc, limits)
+    }
+}
+
+/// What a loaded rule takes from its config entry.
+fn rule_entry(rc: &RuleConfig, limits: Limits) -> LoadedRule {
     LoadedRule {
         id: rc.id.clone(),
-        scope,
+        scope: match (rc.scope, &rc.merchant) {
+            (ScopeKind::Merchant, Some(m)) => Scope::Merchant(m.clone()),
+            _ => Scope::Platform,
+        },
         priority: rc.priority,
         hooks: rc.hooks.clone(),
         limits,
@@ -477,8 +533,10 @@ fn loaded_rule(rc: &RuleConfig, limits: Limits, module: Arc<CompiledModule>) -> 
             rc.on_failure.at(Hook::Claim),
             rc.on_failure.at(Hook::Payout),
         ],
-        module,
-        input_prefix,
+        refused: None,
+        digest: String::new(),
+        module: None,
+        input_prefix: Vec::new(),
     }
 }
 

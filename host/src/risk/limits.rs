@@ -231,6 +231,20 @@ pub struct EngineLimits {
     pub workers: u32,
     /// Wall-clock budget for compiling one module at load, in milliseconds.
     pub compile_timeout_ms: u64,
+    /// What a refused rule does to the start-up.
+    pub refused_rules: RefusedRules,
+}
+
+/// What happens when a configured rule is refused at load.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefusedRules {
+    /// Nothing starts: every refusal is reported and the load fails.
+    #[default]
+    Stop,
+    /// The other rules start; a refused rule never runs, and every request
+    /// it would have seen records its failure verdict with reason `refused`.
+    FailClosed,
 }
 
 /// The most worker threads the engine runs.
@@ -252,6 +266,7 @@ impl Default for EngineLimits {
             instances_max: 64,
             workers: default_workers(),
             compile_timeout_ms: 10_000,
+            refused_rules: RefusedRules::Stop,
         }
     }
 }

@@ -230,3 +230,58 @@ fn impossible_worker_settings_are_refused_at_start() {
     assert!(defaults.workers >= 1);
     assert_eq!(defaults.compile_timeout_ms, 10_000);
 }
+
+/// With `refused_rules = "fail-closed"` a refused module never runs, the
+/// other rules keep running, and every request the refused rule would have
+/// seen records its failure verdict with reason `refused` — never allow.
+/// With the default (`stop`) the same config does not load at all.
+#[test]
+fn a_refused_rule_fails_closed_and_the_others_keep_running() -> Result<()> {
+    let rules = format!(
+        "[[rules]]\nid = \"bad\"\nmodule = \"{bad}\"\nscope = \"merchant\"\nmerchant = \"m1\"\nhooks = [\"claim\"]\non_failure = \"deny\"\n\
+         [[rules]]\nid = \"missing\"\nmodule = \"bundled:no-such-rule\"\nscope = \"merchant\"\nmerchant = \"m1\"\nhooks = [\"claim\"]\n\
+         [[rules]]\nid = \"good\"\nmodule = \"{allow}\"\nscope = \"platform\"\nhooks = [\"claim\"]\n",
+        bad = wat_path("forbidden_import").display(),
+        allow = wat_path("allow").display(),
+    );
+    let Err(e) = engine(&rules) else {
+        anyhow::bail!("by default a refused rule stops the load");
+    };
+    assert!(format!("{e:#}").contains("rule bad refused"), "{e:#}");
+
+    let engine = engine(&format!(
+        "[sandbox]\nrefused_rules = \"fail-closed\"\n{rules}"
+    ))?;
+    let refused: Vec<&str> = engine.refusals().iter().map(|r| r.rule.as_str()).collect();
+    assert_eq!(refused, ["bad", "missing"]);
+    // m1's claims: the good rule answers, the refused ones fail closed.
+    let (mut req, facts) = claim("1.00", "u1");
+    req.merchant_id = "m1".into();
+    let e = engine.claim(NOW, &req, &facts);
+    let got: Vec<(&str, &str, Verdict)> = e
+        .rules
+        .iter()
+        .map(|r| (r.rule_id.as_str(), r.reason.as_str(), r.verdict))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("good", "ok", Verdict::Allow),
+            ("bad", "refused", Verdict::Deny),
+            ("missing", "refused", Verdict::Review),
+        ]
+    );
+    assert_eq!(e.verdict, Verdict::Deny);
+    assert!(
+        e.rules[1]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("wasi_snapshot_preview1.fd_write")),
+        "{:?}",
+        e.rules[1]
+    );
+    // Another merchant's claims never see m1's rules.
+    let (req, facts) = claim("1.00", "u1");
+    assert_eq!(engine.claim(NOW, &req, &facts).verdict, Verdict::Allow);
+    Ok(())
+}
