@@ -233,6 +233,10 @@ pub struct EngineLimits {
     pub compile_timeout_ms: u64,
     /// What a refused rule does to the start-up.
     pub refused_rules: RefusedRules,
+    /// A directory for compiled modules, reused across restarts (keyed by
+    /// module digest and engine settings). None: compile every start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module_cache_dir: Option<std::path::PathBuf>,
 }
 
 /// What happens when a configured rule is refused at load.
@@ -267,6 +271,7 @@ impl Default for EngineLimits {
             workers: default_workers(),
             compile_timeout_ms: 10_000,
             refused_rules: RefusedRules::Stop,
+            module_cache_dir: None,
         }
     }
 }

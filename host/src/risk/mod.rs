@@ -8,6 +8,7 @@
 //! - [`call`]: one evaluation in a fresh instance.
 //! - [`engine`]: the rule registry and the [`Evaluator`] implementation.
 
+pub mod cache;
 pub mod call;
 pub mod engine;
 mod evaluation;

@@ -135,13 +135,24 @@ fn prepare_with(sandbox: &Sandbox, bytes: &[u8], compile: bool) -> Prepared {
         compiled: None,
     };
     if compilable && compile {
-        match compile_within(
-            sandbox.engine(),
-            wasm.into_owned(),
-            sandbox.limits().compile_timeout_ms,
-        ) {
-            Ok(module) => prepared.module = Some(module),
-            Err(e) => problems.push(e),
+        let cached = sandbox
+            .cache()
+            .and_then(|c| c.get(sandbox.engine(), &prepared.digest));
+        match cached {
+            Some(module) => prepared.module = Some(module),
+            None => match compile_within(
+                sandbox.engine(),
+                wasm.into_owned(),
+                sandbox.limits().compile_timeout_ms,
+            ) {
+                Ok(module) => {
+                    if let Some(c) = sandbox.cache() {
+                        c.put(&prepared.digest, &module);
+                    }
+                    prepared.module = Some(module);
+                }
+                Err(e) => problems.push(e),
+            },
         }
     }
     if let (Some(module), true) = (&prepared.module, problems.is_empty()) {

@@ -109,6 +109,7 @@ fn run_in(dir: &TempDir, tag: &str) -> Result<Ran> {
     let status = run(&RunArgs {
         traffic: traffic_path,
         config: Some(config),
+        engine: hongbao::cli::EngineArgs::default(),
         output: OutputArgs {
             decisions: Some(decisions.clone()),
             report: Some(report.clone()),
@@ -269,6 +270,7 @@ fn run_refuses_a_config_with_a_forbidden_import() -> Result<()> {
     let result = run(&RunArgs {
         traffic,
         config: Some(config),
+        engine: hongbao::cli::EngineArgs::default(),
         output: OutputArgs {
             decisions: None,
             report: None,

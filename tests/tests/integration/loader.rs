@@ -285,3 +285,69 @@ fn a_refused_rule_fails_closed_and_the_others_keep_running() -> Result<()> {
     assert_eq!(engine.claim(NOW, &req, &facts).verdict, Verdict::Allow);
     Ok(())
 }
+
+/// The on-disk module cache: the first start compiles and stores each
+/// distinct module once; the next start takes them from the cache and gives
+/// the same decisions with the same fuel; a damaged entry is ignored and the
+/// module compiled again.
+#[test]
+fn the_module_cache_is_reused_and_survives_damage() -> Result<()> {
+    let dir = hongbao_tests::TempDir::new("cache")?;
+    let cache_dir = dir.path("modules");
+    let text = hongbao::cli::demo_config_text(3).replace(
+        "[sandbox]\n",
+        &format!(
+            "[sandbox]\nmodule_cache_dir = {:?}\n",
+            cache_dir.display().to_string()
+        ),
+    );
+    let config = Config::parse(&text, std::path::Path::new("."))?;
+    let decide = |engine: &RiskEngine| {
+        let (mut req, facts) = claim("12.34", "u-cache");
+        req.merchant_id = "m2".into();
+        let e = engine.claim(NOW, &req, &facts);
+        let fuel: Vec<u64> = e.rules.iter().map(|r| r.fuel_used).collect();
+        (e.verdict, e.reason, fuel)
+    };
+    let stats = |engine: &RiskEngine| {
+        engine
+            .sandbox()
+            .cache()
+            .map(hongbao::risk::cache::ModuleCache::stats)
+            .unwrap_or_default()
+    };
+
+    let first = RiskEngine::load(&config, &hongbao::bundled::module)?;
+    let distinct: std::collections::BTreeSet<&str> =
+        first.rules().iter().map(|r| r.digest()).collect();
+    let s = stats(&first);
+    assert_eq!((s.hits, s.misses), (0, distinct.len() as u64), "{s:?}");
+    let entries = std::fs::read_dir(&cache_dir)?.count();
+    assert_eq!(entries, distinct.len());
+    let fresh = decide(&first);
+
+    let second = RiskEngine::load(&config, &hongbao::bundled::module)?;
+    let s = stats(&second);
+    assert_eq!((s.hits, s.misses), (distinct.len() as u64, 0), "{s:?}");
+    assert_eq!(decide(&second), fresh);
+
+    // Damage every entry: each is rejected, compiled again, and rewritten.
+    for entry in std::fs::read_dir(&cache_dir)? {
+        let path = entry?.path();
+        let mut bytes = std::fs::read(&path)?;
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&path, bytes)?;
+    }
+    let third = RiskEngine::load(&config, &hongbao::bundled::module)?;
+    let s = stats(&third);
+    assert_eq!(
+        (s.hits, s.misses, s.rejected),
+        (0, distinct.len() as u64, distinct.len() as u64),
+        "{s:?}"
+    );
+    assert_eq!(decide(&third), fresh);
+    let fourth = RiskEngine::load(&config, &hongbao::bundled::module)?;
+    assert_eq!(stats(&fourth).hits, distinct.len() as u64);
+    Ok(())
+}
