@@ -2,7 +2,7 @@
 //! configured rule loaded and checked at start-up, then run in a fresh
 //! instance per evaluation in a stable order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use rules_sdk::{ABI_VERSION, ClaimFacts, ClaimRequest, Hook, PayoutFacts, PayoutRequest, Verdict};
@@ -121,6 +121,24 @@ impl std::fmt::Debug for RiskEngine {
 /// Bytes of a sample rule bundled into the binary, by name.
 pub type BundledLookup<'a> = &'a dyn Fn(&str) -> Option<&'static [u8]>;
 
+/// Two ascending lists of indexes merged into one.
+fn merge_sorted(a: &[usize], b: &[usize]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
 fn hook_slot(hook: Hook) -> usize {
     match hook {
         Hook::Claim => 0,
@@ -140,46 +158,52 @@ impl RiskEngine {
     pub fn load(config: &Config, bundled: BundledLookup<'_>) -> Result<RiskEngine, LoadError> {
         let sandbox = Arc::new(Sandbox::new(&config.sandbox)?);
         let defaults = Limits::default().with(&config.limits);
-        // Read and compile, once per distinct module.
+        // Read and hash each distinct source once, and compile once per
+        // distinct module (by digest): ten thousand merchants on one sample
+        // rule read, hash and compile it once.
+        type Source<'b> = Result<(std::borrow::Cow<'b, [u8]>, String), String>;
+        let mut sources: HashMap<String, Source<'_>> = HashMap::new();
         let mut prepared: HashMap<String, Arc<Prepared>> = HashMap::new();
         let mut staged: Vec<Result<Staged<'_>, Refusal>> = Vec::new();
         for rc in &config.rules {
             let limits = defaults.with(&rc.limits);
-            let refuse = |problem: String| {
-                Err(Refusal {
-                    rule: rc.id.clone(),
-                    problems: vec![problem],
-                })
+            let source = config.module_source(rc);
+            let read = sources.entry(format!("{source:?}")).or_insert_with(|| {
+                let bytes = match &source {
+                    ModuleSource::Bundled(name) => match bundled(name) {
+                        Some(b) => std::borrow::Cow::Borrowed(b),
+                        None => return Err(format!("no bundled module named {name:?}")),
+                    },
+                    ModuleSource::File(path) => match std::fs::read(path) {
+                        Ok(b) => std::borrow::Cow::Owned(b),
+                        Err(e) => {
+                            return Err(format!("cannot read module {}: {e}", path.display()));
+                        }
+                    },
+                };
+                let digest = super::module::digest(&bytes);
+                Ok((bytes, digest))
+            });
+            let (bytes, digest) = match read {
+                Ok(r) => r,
+                Err(problem) => {
+                    staged.push(Err(Refusal {
+                        rule: rc.id.clone(),
+                        problems: vec![problem.clone()],
+                    }));
+                    continue;
+                }
             };
-            let bytes = match config.module_source(rc) {
-                ModuleSource::Bundled(name) => match bundled(&name) {
-                    Some(b) => std::borrow::Cow::Borrowed(b),
-                    None => {
-                        staged.push(refuse(format!("no bundled module named {name:?}")));
-                        continue;
-                    }
-                },
-                ModuleSource::File(path) => match std::fs::read(&path) {
-                    Ok(b) => std::borrow::Cow::Owned(b),
-                    Err(e) => {
-                        staged.push(refuse(format!(
-                            "cannot read module {}: {e}",
-                            path.display()
-                        )));
-                        continue;
-                    }
-                },
-            };
-            // Size first: a module over its limit is inspected for the
-            // report but never compiled, so a compile-time bomb costs nothing
-            // beyond reading it.
+            // Size first: a module over this rule's limit is inspected for
+            // the report but never compiled, so a compile-time bomb costs
+            // nothing beyond reading it.
             let p = if bytes.len() as u64 > limits.module_bytes_max {
-                Arc::new(prepare_uncompiled(&sandbox, &bytes))
+                Arc::new(prepare_uncompiled(&sandbox, bytes))
             } else {
                 Arc::clone(
                     prepared
-                        .entry(super::module::digest(&bytes))
-                        .or_insert_with(|| Arc::new(prepare(&sandbox, &bytes))),
+                        .entry(digest.clone())
+                        .or_insert_with(|| Arc::new(prepare(&sandbox, bytes))),
                 )
             };
             staged.push(Ok((rc, limits, p)));
@@ -187,9 +211,12 @@ impl RiskEngine {
         // Check every rule against its own limits: instantiate it once (its
         // start function included), probe the ABI version, try its settings.
         // Rules are independent, so this is spread over the workers.
+        // The probe depends only on the module and the limits, so rules
+        // sharing both (thousands of merchants on one sample rule) share it.
+        let probes = ProbeCache::default();
         let checked = sandbox.workers().map(&staged, |s| match s {
             Err(r) => Err(r.clone()),
-            Ok((rc, limits, p)) => assess(&sandbox, p, limits, &rc.hooks)
+            Ok((rc, limits, p)) => assess(&sandbox, p, limits, &rc.hooks, &probes)
                 .and_then(|module| {
                     let problems = check_settings(&sandbox, &module, limits, rc);
                     if problems.is_empty() {
@@ -235,36 +262,27 @@ impl RiskEngine {
     fn from_rules(sandbox: Arc<Sandbox>, mut rules: Vec<LoadedRule>) -> RiskEngine {
         // The one documented order: (priority, scope with platform first, id).
         rules.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        // Indexes follow the evaluation order, so each merchant's list is
+        // the merge of two sorted lists: linear in the rules, whatever the
+        // number of merchants.
         let mut platform_order: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
-        let mut by_merchant: BTreeMap<String, ()> = BTreeMap::new();
+        let mut own: HashMap<&str, [Vec<usize>; 2]> = HashMap::new();
         for (i, r) in rules.iter().enumerate() {
-            match &r.scope {
-                Scope::Platform => {
-                    for &h in &r.hooks {
-                        platform_order[hook_slot(h)].push(i);
-                    }
-                }
-                Scope::Merchant(m) => {
-                    by_merchant.insert(m.clone(), ());
-                }
+            let slots = match &r.scope {
+                Scope::Platform => &mut platform_order,
+                Scope::Merchant(m) => own.entry(m.as_str()).or_default(),
+            };
+            for &h in &r.hooks {
+                slots[hook_slot(h)].push(i);
             }
         }
-        let mut merchant_order = HashMap::new();
-        for m in by_merchant.keys() {
-            let mut slots: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
-            for (i, r) in rules.iter().enumerate() {
-                let applies = match &r.scope {
-                    Scope::Platform => true,
-                    Scope::Merchant(rm) => rm == m,
-                };
-                if applies {
-                    for &h in &r.hooks {
-                        slots[hook_slot(h)].push(i);
-                    }
-                }
-            }
-            merchant_order.insert(m.clone(), slots);
-        }
+        let merchant_order = own
+            .into_iter()
+            .map(|(m, slots)| {
+                let merged = [0, 1].map(|h| merge_sorted(&platform_order[h], &slots[h]));
+                (m.to_string(), merged)
+            })
+            .collect();
         RiskEngine {
             sandbox,
             rules,
@@ -475,17 +493,41 @@ fn check_settings(
 /// module ready to run: the limit-independent problems, the fit to the
 /// limits, then (when nothing else is wrong) a probe in a fresh instance, or
 /// (when something is) a diagnostic probe with refused imports stubbed out.
+/// Probe results by (module digest, limits).
+#[derive(Default)]
+struct ProbeCache(std::sync::Mutex<HashMap<(String, String), Result<(), String>>>);
+
+impl ProbeCache {
+    fn probe(
+        &self,
+        sandbox: &Sandbox,
+        module: &CompiledModule,
+        limits: &Limits,
+    ) -> Result<(), String> {
+        let key = (module.digest().to_string(), format!("{limits:?}"));
+        if let Some(r) = self.0.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return r;
+        }
+        let r = probe(sandbox, module, limits);
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(key, r.clone());
+        }
+        r
+    }
+}
+
 fn assess(
     sandbox: &Sandbox,
     prepared: &Prepared,
     limits: &Limits,
     hooks: &[Hook],
+    probes: &ProbeCache,
 ) -> Result<Arc<CompiledModule>, Vec<String>> {
     let mut problems = prepared.problems.clone();
     problems.extend(prepared.facts.check_fits(limits, hooks));
     match &prepared.compiled {
         Some(module) if problems.is_empty() => {
-            probe(sandbox, module, limits).map_err(|p| vec![p])?;
+            probes.probe(sandbox, module, limits).map_err(|p| vec![p])?;
             Ok(Arc::clone(module))
         }
         _ => {
@@ -558,5 +600,5 @@ pub fn check_module(
     } else {
         prepare(sandbox, bytes)
     };
-    assess(sandbox, &prepared, limits, &[]).map(|m| (*m).clone())
+    assess(sandbox, &prepared, limits, &[], &ProbeCache::default()).map(|m| (*m).clone())
 }

@@ -269,7 +269,7 @@ impl Default for EngineLimits {
             stack_bytes_max: 512 * 1024,
             instances_max: 64,
             workers: default_workers(),
-            compile_timeout_ms: 10_000,
+            compile_timeout_ms: 60_000,
             refused_rules: RefusedRules::Stop,
             module_cache_dir: None,
         }

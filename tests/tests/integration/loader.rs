@@ -228,7 +228,7 @@ fn impossible_worker_settings_are_refused_at_start() {
     }
     let defaults = EngineLimits::default();
     assert!(defaults.workers >= 1);
-    assert_eq!(defaults.compile_timeout_ms, 10_000);
+    assert_eq!(defaults.compile_timeout_ms, 60_000);
 }
 
 /// With `refused_rules = "fail-closed"` a refused module never runs, the
