@@ -239,7 +239,9 @@ fn start_functions_run_under_call_limits_and_bad_ones_are_refused() {
 fn large_memory_and_data_segments() -> Result<()> {
     let err = load_error(&one_rule("huge", "huge_initial_memory", ""));
     assert!(
-        err.contains("initial memory of 67108864 bytes exceeds memory_bytes_max = 16777216"),
+        err.contains(
+            "declares an initial memory of 67108864 bytes, over memory_bytes_max = 16777216"
+        ),
         "{err}"
     );
     let e = engine(&one_rule(
@@ -256,7 +258,7 @@ fn large_memory_and_data_segments() -> Result<()> {
 
     let err = load_error(&one_rule("table", "huge_initial_table", ""));
     assert!(
-        err.contains("initial table of 20000 elements exceeds table_elements_max = 10000"),
+        err.contains("declares a table of 20000 elements, over table_elements_max = 10000"),
         "{err}"
     );
     let e = engine(&one_rule(

@@ -11,6 +11,9 @@ mod cli;
 mod determinism;
 /// Random modules from wasm-smith through the loader and the sandbox.
 mod fuzz;
+/// The loader: every refusal reason at once, the compile budget, start
+/// functions under call limits, the worker pool.
+mod loader;
 /// Money through the settlement core and real rules: splits, retries,
 /// overdrafts, expiry, the verdict table (M01, M02, M05-M08, M10).
 mod money;
