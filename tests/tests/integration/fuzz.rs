@@ -16,6 +16,8 @@
 //! HONGBAO_FUZZ_CASES=100000 HONGBAO_FUZZ_SEED=1 \
 //!   cargo test --release -p hongbao-tests --test integration fuzz -- --nocapture
 //! ```
+//!
+//! `HONGBAO_FUZZ_FIRST=<n>` starts at case `n`, to replay one case of a run.
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
@@ -28,7 +30,7 @@ use hongbao::risk::engine::check_module;
 use hongbao::risk::limits::{EngineLimits, Limits};
 use hongbao::risk::module::CompiledModule;
 use hongbao::risk::sandbox::Sandbox;
-use hongbao::risk::{Evaluation, Evaluator, RiskEngine};
+use hongbao::risk::{Evaluation, Evaluator, FailureReason, RiskEngine};
 use hongbao_tests::{NOW, TempDir};
 use rules_sdk::testing::{claim_fixture, payout_fixture};
 use rules_sdk::{Hook, Verdict, is_valid_reason};
@@ -306,8 +308,15 @@ impl Fuzz {
             "{what}: a call took {} ns",
             result.duration_ns
         );
-        if let Ok(d) = &result.outcome {
-            assert!(is_valid_reason(&d.reason), "{what}: {d:?}");
+        match &result.outcome {
+            Ok(d) => assert!(is_valid_reason(&d.reason), "{what}: {d:?}"),
+            // Rare, and worth a look: slow on little fuel, or a busy machine.
+            Err(f) if f.reason == FailureReason::Timeout => println!(
+                "{what}: timeout after {} fuel, {} ms",
+                result.fuel_used,
+                result.duration_ns / 1_000_000
+            ),
+            Err(_) => {}
         }
     }
 
@@ -404,12 +413,14 @@ impl Fuzz {
 #[test]
 fn fuzz_random_modules_never_crash_hang_or_pass_as_allow() -> Result<()> {
     let cases = env_u64("HONGBAO_FUZZ_CASES", DEFAULT_CASES);
+    // To replay one case of a long run: HONGBAO_FUZZ_FIRST=<n> HONGBAO_FUZZ_CASES=<n + 1>.
+    let first = env_u64("HONGBAO_FUZZ_FIRST", 0);
     let seed = env_u64("HONGBAO_FUZZ_SEED", DEFAULT_SEED);
     let mut fuzz = Fuzz::new()?;
     let started = std::time::Instant::now();
     let mut generated = 0u64;
     let mut bytes_total = 0u64;
-    for n in 0..cases {
+    for n in first..cases {
         let shape = match n % 3 {
             0 => Shape::AbiPatched,
             1 => Shape::AbiRaw,
@@ -462,7 +473,10 @@ fn fuzz_random_modules_never_crash_hang_or_pass_as_allow() -> Result<()> {
     for (outcome, n) in &fuzz.counts {
         println!("  {n:>8}  {outcome}");
     }
-    assert!(generated * 10 >= cases * 9, "most cases make a module");
+    assert!(
+        generated * 10 >= cases.saturating_sub(first) * 9,
+        "most cases make a module"
+    );
     // The ABI-shaped modules do reach traffic: the suite is not only
     // exercising refusals.
     let reached: u64 = fuzz
@@ -471,6 +485,8 @@ fn fuzz_random_modules_never_crash_hang_or_pass_as_allow() -> Result<()> {
         .filter(|(k, _)| k.starts_with("engine: "))
         .map(|(_, n)| n)
         .sum();
-    assert!(reached > 0, "no module loaded: {:?}", fuzz.counts);
+    if cases.saturating_sub(first) >= 30 {
+        assert!(reached > 0, "no module loaded: {:?}", fuzz.counts);
+    }
     Ok(())
 }
