@@ -17,7 +17,9 @@
 //!   cargo test --release -p hongbao-tests --test integration fuzz -- --nocapture
 //! ```
 //!
-//! `HONGBAO_FUZZ_FIRST=<n>` starts at case `n`, to replay one case of a run.
+//! `HONGBAO_FUZZ_FIRST=<n>` starts at case `n`, to replay one case of a run;
+//! `HONGBAO_FUZZ_DUMP=<dir>` writes each case's module there as
+//! `case-<n>.wasm`; `HONGBAO_FUZZ_VERBOSE=1` prints every refusal.
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
@@ -335,6 +337,12 @@ impl Fuzz {
 
     fn run_case(&mut self, n: u64, shape: Shape, wasm: &[u8]) -> Result<()> {
         let what = format!("case {n} ({shape:?}, {} bytes)", wasm.len());
+        if let Some(dir) = std::env::var_os("HONGBAO_FUZZ_DUMP") {
+            std::fs::write(
+                std::path::Path::new(&dir).join(format!("case-{n}.wasm")),
+                wasm,
+            )?;
+        }
         // The loader's verdict, as `hongbao check` gives it.
         let checked = check_module(&self.sandbox, wasm, &self.limits);
         let loaded = checked.is_ok();
