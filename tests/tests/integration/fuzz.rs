@@ -233,7 +233,9 @@ fn patch_body(wasm: &mut [u8], export: &str, code: &[u8]) -> Result<()> {
 fn refusal_kind(problems: &[String]) -> &'static str {
     let first = problems.first().map_or("", String::as_str);
     let table = [
+        ("is not a valid module", "invalid"),
         ("does not compile", "compile"),
+        ("compil", "compile"),
         ("not a wasm binary", "compile"),
         ("imports ", "imports"),
         ("missing required export", "exports"),
@@ -243,6 +245,9 @@ fn refusal_kind(problems: &[String]) -> &'static str {
         ("fails to instantiate", "instantiate"),
         ("initial memory", "limits"),
         ("initial table", "limits"),
+        ("maximum memory", "limits"),
+        ("maximum table", "limits"),
+        ("a table of", "limits"),
         ("module of", "limits"),
         ("defines", "shape"),
         ("declares", "shape"),
