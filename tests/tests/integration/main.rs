@@ -3,6 +3,9 @@
 /// The subcommands as library calls: `run` with files, its report and
 /// decisions, load errors, `check`, determinism.
 mod cli;
+/// Money under real threads through `SharedSettlement`: one share per user
+/// (M04), no overdraft (M07), rules evaluated outside the lock.
+mod concurrency;
 /// Money through the settlement core and real rules: splits, retries,
 /// overdrafts, expiry, the verdict table (M01, M02, M05-M08, M10).
 mod money;
