@@ -117,6 +117,11 @@ impl Ticket {
         &self.outcome.request_id
     }
 
+    /// The request begun.
+    pub(super) fn event(&self) -> &Event {
+        &self.event
+    }
+
     /// The expiries reported with the outcome.
     pub(super) fn expired_mut(&mut self) -> &mut Vec<Expiry> {
         &mut self.outcome.expired

@@ -34,6 +34,7 @@ mod payout;
 mod record;
 mod review;
 mod shared;
+pub mod simulation;
 mod summary;
 #[cfg(test)]
 mod tests;
