@@ -23,3 +23,6 @@ mod rule_semantics;
 mod sample_rules;
 /// Hostile modules against the sandbox: limits, isolation, bad output, imports.
 mod sandbox;
+/// The seeded money simulation against real Wasm rules: every verdict and
+/// failure, concurrent requests, every invariant after every step.
+mod simulation;
