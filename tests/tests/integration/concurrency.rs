@@ -372,3 +372,68 @@ fn a_panicking_evaluator_holds_the_claim_for_review() -> Result<()> {
     s.with(|core| assert_eq!(core.summary().held_for_review, amt("1.00")));
     Ok(())
 }
+
+/// Counts evaluations from many threads, and allows.
+#[derive(Default)]
+struct CountingAllow {
+    claims: std::sync::atomic::AtomicUsize,
+    payouts: std::sync::atomic::AtomicUsize,
+}
+
+impl Evaluator for CountingAllow {
+    fn claim(&self, _now: i64, _r: &ClaimRequest, _f: &ClaimFacts) -> Evaluation {
+        self.claims
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Evaluation::combine(Vec::new())
+    }
+
+    fn payout(&self, _now: i64, _r: &PayoutRequest, _f: &PayoutFacts) -> Evaluation {
+        self.payouts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Evaluation::combine(Vec::new())
+    }
+}
+
+/// M06 with threads: the same payout id sent by 20 threads at once pays
+/// 5.00 once; the rules run once, one outcome carries the decision and the
+/// other 19 are replays of it. The same for one claim id sent 20 times.
+#[test]
+fn m06_one_payout_id_from_twenty_threads_pays_once() -> Result<()> {
+    let rules = CountingAllow::default();
+    let s = shared();
+    ok(&s, &deposit_event("dep-1", T0, "m1", "5.00"), &rules)?;
+    ok(
+        &s,
+        &packet_event("p-1", T0, "m1", "5.00", 1, SplitKind::Fixed),
+        &rules,
+    )?;
+    let claims = vec![claim_event("c-1", T0 + 60, "p-1", "u-1"); 20];
+    let outcomes = race(&s, &claims, &rules);
+    assert!(outcomes.iter().all(Outcome::is_accepted), "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| !o.replay).count(), 1);
+    assert_eq!(rules.claims.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    let payouts = vec![hongbao_tests::payout_event("K", T0 + 120, "c-1"); 20];
+    let outcomes = race(&s, &payouts, &rules);
+    assert!(outcomes.iter().all(Outcome::is_accepted), "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| o.amount == amt("5.00")),
+        "{outcomes:?}"
+    );
+    let decided: Vec<&Outcome> = outcomes.iter().filter(|o| !o.replay).collect();
+    assert_eq!(decided.len(), 1, "one execution: {outcomes:?}");
+    assert!(decided[0].decision.is_some());
+    assert!(
+        outcomes
+            .iter()
+            .filter(|o| o.replay)
+            .all(|o| o.decision.is_none())
+    );
+    assert_eq!(rules.payouts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    check(&s)?;
+    s.with(|core| {
+        assert_eq!(core.wallet("u-1"), amt("5.00"));
+        assert_eq!(core.summary().paid_out, amt("5.00"));
+    });
+    Ok(())
+}
