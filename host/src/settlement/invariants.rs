@@ -47,9 +47,12 @@ impl<S: LedgerStore> Settlement<S> {
     /// - the ledger's own: posted balances sum to zero, pending debits equal
     ///   pending credits, no account that must be non-negative is negative;
     /// - per packet: its shares sum to its total, every share is at least
-    ///   0.01, claimed + refunded + still in escrow (open, reserved or held)
-    ///   equals what was funded, the escrow's ledger balance equals its open
-    ///   shares plus its reservations, nothing is open after expiry;
+    ///   0.01, claimed + being claimed + refunded + open equals what was
+    ///   funded, the escrow's ledger balance equals its open shares plus the
+    ///   shares set aside for claims being decided plus its reservations,
+    ///   nothing is open after expiry;
+    /// - every share set aside is held by exactly one claim being decided
+    ///   ([`super::SharedSettlement`]), and no two such claims hold one share;
     /// - each share is held by at most one claim, and exactly the taken
     ///   shares are held; each user holds at most one share per packet;
     /// - the review hold equals the shares held for review, and refunds add

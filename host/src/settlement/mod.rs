@@ -20,6 +20,14 @@
 //! Every step that moves money is one all-or-nothing ledger batch, so a
 //! refused step leaves nothing behind. Time is logical: it comes from the
 //! events, never from the wall clock, so a traffic file replays exactly.
+//!
+//! A claim or payout runs in two phases (`inflight.rs`): check and set
+//! aside, then the rules, then move the money. [`Settlement::apply`] runs
+//! them in a row; [`SharedSettlement`] runs them from many threads with the
+//! rules outside its lock. [`simulation`] is the seeded simulation that
+//! checks every invariant after every step. `MONEY.md` at the repository
+//! root lists the invariants, the tests that enforce them, and what a
+//! caller can rely on.
 
 mod claim;
 mod config;
