@@ -1,6 +1,7 @@
 //! Money through the real settlement core and real sandboxed rules (cases
 //! M01, M02, M05-M08, M10, one share per user, the verdict table, an
-//! unfreeze that approves nothing, sticky failures). Every event goes through `apply_checked`, which checks every
+//! unfreeze that approves nothing, sticky failures, reviews resolved after
+//! expiry, amounts as exact strings at every boundary). Every event goes through `apply_checked`, which checks every
 //! invariant and the zero sum after it.
 //!
 //! The rules are the constant-verdict WAT modules (`tests/wat/allow.wat`,
