@@ -274,7 +274,7 @@ impl ChaosRules {
 }
 
 fn failure_kind(rng: &mut SplitMix64) -> FailureReason {
-    match rng.below(11) {
+    match rng.below(12) {
         0 => FailureReason::Timeout,
         1 => FailureReason::Fuel,
         2 => FailureReason::MemoryLimit,
@@ -285,7 +285,8 @@ fn failure_kind(rng: &mut SplitMix64) -> FailureReason {
         7 => FailureReason::AbiError,
         8 => FailureReason::HostError,
         9 => FailureReason::RuleError,
-        _ => FailureReason::Unavailable,
+        10 => FailureReason::Unavailable,
+        _ => FailureReason::Refused,
     }
 }
 

@@ -6,6 +6,9 @@ mod cli;
 /// Money under real threads through `SharedSettlement`: one share per user
 /// (M04), no overdraft (M07), rules evaluated outside the lock.
 mod concurrency;
+/// The loader: every refusal reason at once, the compile budget, start
+/// functions under call limits, the worker pool.
+mod loader;
 /// Money through the settlement core and real rules: splits, retries,
 /// overdrafts, expiry, the verdict table (M01, M02, M05-M08, M10).
 mod money;
