@@ -145,6 +145,9 @@ pub struct SimFailure {
     pub event: Option<String>,
     /// What broke.
     pub message: String,
+    /// How to replay the run: the command for [`simulate`]'s in-process
+    /// rules, or what to run again for [`simulate_with`]'s own rules.
+    pub replay: String,
 }
 
 impl fmt::Display for SimFailure {
@@ -157,12 +160,13 @@ impl fmt::Display for SimFailure {
         if let Some(event) = &self.event {
             writeln!(f, "  event: {event}")?;
         }
-        write!(
-            f,
-            "  replay: {SEED_VAR}={} {STEPS_VAR}={} cargo test -p hongbao --lib simulation",
-            self.seed, self.steps
-        )
+        write!(f, "  replay: {}", self.replay)
     }
+}
+
+/// The command that replays seed `seed` of [`simulate`].
+pub fn replay_command(seed: u64, steps: usize) -> String {
+    format!("{SEED_VAR}={seed} {STEPS_VAR}={steps} cargo test -p hongbao --lib simulation")
 }
 
 impl std::error::Error for SimFailure {}
@@ -337,7 +341,10 @@ impl Evaluator for Counting<'_> {
 ///
 /// The first broken invariant or expectation, as a [`SimFailure`].
 pub fn simulate(config: &SimConfig) -> Result<SimReport, SimFailure> {
-    simulate_with(config, &ChaosRules::new(config.seed))
+    simulate_with(config, &ChaosRules::new(config.seed)).map_err(|mut failure| {
+        failure.replay = replay_command(config.seed, config.steps);
+        failure
+    })
 }
 
 /// Runs `config` against `rules` (the Wasm engine, for instance).
@@ -443,6 +450,10 @@ impl<'a> Sim<'a> {
             step: self.step,
             event: event.map(|e| serde_json::to_string(e).unwrap_or_else(|_| format!("{e:?}"))),
             message,
+            replay: format!(
+                "run the same rules with SimConfig {{ seed: {}, steps: {}, .. }} again",
+                self.config.seed, self.config.steps
+            ),
         }
     }
 

@@ -4,7 +4,8 @@
 //! failing seed (see `MONEY.md`).
 
 use crate::settlement::simulation::{
-    SimConfig, SimFailure, SimStats, parse_seeds, seeds_from_env, simulate, steps_from_env,
+    SimConfig, SimFailure, SimStats, parse_seeds, replay_command, seeds_from_env, simulate,
+    steps_from_env,
 };
 
 /// The bounded run: 5 seeds of 2,000 steps, 10,000 steps in all.
@@ -39,11 +40,26 @@ fn add(total: &mut SimStats, s: &SimStats) {
 fn seeded_simulation_keeps_every_invariant_and_leaves_nothing_stuck() {
     let steps = steps_from_env(STEPS).unwrap_or_else(|e| panic!("{e}"));
     let seeds = seeds_from_env(&SEEDS).unwrap_or_else(|e| panic!("{e}"));
+    // One thread per seed: each run is single-threaded and seeded, so
+    // running them side by side changes nothing but the wall time.
+    let reports: Vec<_> = std::thread::scope(|scope| {
+        let runs: Vec<_> = seeds
+            .iter()
+            .map(|&seed| scope.spawn(move || simulate(&SimConfig::new(seed, steps))))
+            .collect();
+        runs.into_iter()
+            .map(|run| run.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
     let mut total = SimStats::default();
-    for &seed in &seeds {
-        match simulate(&SimConfig::new(seed, steps)) {
+    for report in reports {
+        match report {
             Ok(report) => {
-                assert!(report.summary.zero_sum_ok, "seed {seed}: {report:?}");
+                assert!(
+                    report.summary.zero_sum_ok,
+                    "seed {}: {report:?}",
+                    report.seed
+                );
                 add(&mut total, &report.stats);
             }
             Err(failure) => panic!("{failure}"),
@@ -87,6 +103,7 @@ fn a_failure_prints_its_seed_step_event_and_replay_command() {
         step: 1_234,
         event: Some(r#"{"type":"tick","at":5}"#.into()),
         message: "invariant broken".into(),
+        replay: replay_command(17, 3_000),
     };
     assert_eq!(
         failure.to_string(),
