@@ -6,6 +6,9 @@ mod adversarial;
 /// The subcommands as library calls: `run` with files, its report and
 /// decisions, load errors, `check`, determinism.
 mod cli;
+/// Money under real threads through `SharedSettlement`: one share per user
+/// (M04), no overdraft (M07), rules evaluated outside the lock.
+mod concurrency;
 /// The same module and input give the same answer and fuel; golden fuel
 /// of the sample rules; canonical NaNs.
 mod determinism;
@@ -31,3 +34,6 @@ mod rule_semantics;
 mod sample_rules;
 /// Hostile modules against the sandbox: limits, isolation, bad output, imports.
 mod sandbox;
+/// The seeded money simulation against real Wasm rules: every verdict and
+/// failure, concurrent requests, every invariant after every step.
+mod simulation;
