@@ -325,6 +325,33 @@ mod tests {
           (then (i64.or (i64.shl (i64.const 300) (i64.const 32)) (i64.const 35)))
           (else (i64.or (i64.shl (i64.const 200) (i64.const 32)) (i64.const 33))))))"#;
 
+    /// The guests' bump allocator grows memory past the initial pages when
+    /// a call needs it: a blocklist of 4,000 users (about 250 KiB of heap
+    /// once parsed) still finds the one that is listed.
+    #[test]
+    fn a_sample_rule_with_a_large_heap_grows_its_memory() {
+        let sandbox = Sandbox::new(&EngineLimits::default()).expect("the sandbox builds");
+        let bytes = crate::bundled::module("blocklist").expect("blocklist is bundled");
+        let module = CompiledModule::compile(&sandbox, bytes).expect("the module compiles");
+        let users: Vec<String> = (0..4000).map(|i| format!("u-blocked-{i:06}")).collect();
+        let limits = Limits {
+            input_bytes_max: 256 * 1024,
+            ..Limits::default()
+        };
+        for (user, want) in [
+            ("u-blocked-003999", Verdict::Freeze),
+            ("u-1", Verdict::Allow),
+        ] {
+            let mut input = rules_sdk::testing::claim_fixture();
+            input.settings = serde_json::json!({ "users": users });
+            input.request.user_id = user.into();
+            let bytes = serde_json::to_vec(&input).expect("the input encodes");
+            let r = call(&sandbox, &module, Hook::Claim, &limits, &bytes);
+            let d = r.outcome.expect("blocklist answers");
+            assert_eq!(d.verdict, want, "{user}: {d:?}");
+        }
+    }
+
     #[test]
     fn every_memory_reset_setting_gives_each_call_a_pristine_memory() {
         let tunings = [
