@@ -4,6 +4,10 @@
 //! second; `native` runs the same rules compiled natively, to show what the
 //! sandbox costs end to end.
 //!
+//! Timed, like every bench here, by this thread's CPU time: once rule calls
+//! run on a worker pool, run it with `HONGBAO_BENCH_CLOCK=wall`, or the
+//! workers' time goes uncounted.
+//!
 //! Run: `cargo bench -p hongbao-benches --bench replay`
 
 use criterion::{Criterion, Throughput, measurement::Measurement};
