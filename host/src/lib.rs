@@ -20,6 +20,7 @@ pub mod config;
 pub mod demo;
 pub mod event;
 pub mod ledger;
+pub mod memory;
 pub mod report;
 pub mod risk;
 pub mod rng;

@@ -167,9 +167,36 @@ pub struct PatternStats {
     pub stopped: u64,
 }
 
+/// How the rules were loaded.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LoadSummary {
+    /// Rules configured.
+    pub rules: u64,
+    /// Of them, refused and failing closed.
+    pub refused: u64,
+    /// Distinct modules (by digest) among the rules.
+    pub modules: u64,
+    /// Worker threads running rule calls.
+    pub workers: u64,
+    /// Wall time to parse, compile and check everything, in seconds.
+    pub load_seconds: f64,
+    /// Modules taken from the on-disk cache.
+    pub cache_hits: u64,
+    /// Modules compiled (and stored, when a cache is configured).
+    pub cache_misses: u64,
+    /// Resident memory once loaded, in bytes.
+    pub resident_after_load_bytes: u64,
+}
+
 /// The whole report.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
+    /// How the rules were loaded.
+    pub load: LoadSummary,
+    /// Resident memory at the end of the run, in bytes.
+    pub resident_end_bytes: u64,
+    /// The most resident memory of the process, in bytes.
+    pub resident_peak_bytes: u64,
     /// Lines read from the traffic.
     pub lines: u64,
     /// Events parsed and processed.
@@ -310,6 +337,8 @@ impl Report {
         invariants: Result<(), String>,
     ) {
         self.elapsed_seconds = elapsed.as_secs_f64();
+        self.resident_end_bytes = crate::memory::resident_bytes().unwrap_or(0);
+        self.resident_peak_bytes = crate::memory::peak_resident_bytes().unwrap_or(0);
         let secs = self.elapsed_seconds.max(1e-9);
         self.events_per_second = self.events_processed as f64 / secs;
         self.decisions_per_second = self.decision_ns.len() as f64 / secs;
@@ -493,6 +522,22 @@ impl Report {
             self.decisions_per_second,
             self.decision_p50_us,
             self.decision_p99_us
+        )?;
+        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+        writeln!(
+            o,
+            "load: {} rules ({} refused, failing closed), {} distinct modules, {} workers, {:.2} s \
+             ({} modules from the cache, {} compiled); resident {:.0} MiB after load, {:.0} MiB at the end, peak {:.0} MiB",
+            self.load.rules,
+            self.load.refused,
+            self.load.modules,
+            self.load.workers,
+            self.load.load_seconds,
+            self.load.cache_hits,
+            self.load.cache_misses,
+            mib(self.load.resident_after_load_bytes),
+            mib(self.resident_end_bytes),
+            mib(self.resident_peak_bytes)
         )?;
         writeln!(o, "\n-- money (CNY) --")?;
         writeln!(

@@ -136,6 +136,10 @@ fn check(total: Amount, shares: u32, cap: Amount) -> Result<(), SplitError> {
     Ok(())
 }
 
+/// Equal shares. Rounding mode: each share is `total / n` rounded *down*
+/// (floor; integer division of non-negative fen), and the `total mod n`
+/// fen left over go one each to the first shares, so the sum is exact and
+/// no two shares differ by more than 0.01.
 fn fixed(total: i64, shares: u32) -> Vec<i64> {
     let n = i64::from(shares);
     let base = total / n;
@@ -143,6 +147,11 @@ fn fixed(total: i64, shares: u32) -> Vec<i64> {
     (0..n).map(|i| base + i64::from(i < extra)).collect()
 }
 
+/// Random shares. Rounding mode: the bound of each draw, twice the average
+/// of what is left (`2r / k`), is rounded *down* (floor); the draw itself is
+/// a uniform whole number of fen, clamped so the rest stays feasible, and
+/// the last share is exactly what is left. Nothing is divided and
+/// multiplied back.
 fn random(total: i64, shares: u32, cap: i64, seed: u64) -> Vec<i64> {
     let mut rng = SplitMix64::new(seed);
     let mut out = Vec::with_capacity(shares as usize);
@@ -281,6 +290,72 @@ mod tests {
             assert!(left <= remaining * cap, "left {left} for {remaining}");
         }
         assert_eq!(left, 0);
+    }
+
+    /// The rounding mode of fixed splits: floor, remainder fen to the first
+    /// shares, for every total from 0.01 to 5.00 in 1 to 12 shares.
+    #[test]
+    fn fixed_split_rounds_down_and_gives_the_remainder_to_the_first_shares() {
+        for n in 1..=12u32 {
+            let count = i64::from(n);
+            for total in count..=500 {
+                let shares = split(
+                    Amount::from_fen(total).expect("total"),
+                    n,
+                    SplitKind::Fixed,
+                    cap(),
+                    0,
+                )
+                .expect("feasible");
+                let (floor, extra) = (total / count, total % count);
+                for (i, share) in shares.iter().enumerate() {
+                    let bump = i64::from((i as i64) < extra);
+                    assert_eq!(share.fen(), floor + bump, "{total} fen in {n}: share {i}");
+                }
+            }
+        }
+        let texts = |total: &str, n| {
+            texts(&split(amt(total), n, SplitKind::Fixed, cap(), 0).expect("feasible"))
+        };
+        assert_eq!(texts("0.05", 3), ["0.02", "0.02", "0.01"]);
+        assert_eq!(texts("10.00", 3), ["3.34", "3.33", "3.33"]);
+        assert_eq!(texts("0.99", 2), ["0.50", "0.49"]);
+    }
+
+    /// The rounding mode of random splits: every share is at most its
+    /// draw bound `floor(2r / k)` (or the least the rest allows), so an odd
+    /// remainder never rounds the bound up.
+    #[test]
+    fn random_split_draw_bound_rounds_down() {
+        let mut rng = SplitMix64::new(99);
+        for round in 0..5_000u64 {
+            let n = 2 + rng.below(6) as i64;
+            let total = n + rng.below(400) as i64;
+            let cap_fen = 20_000;
+            let shares = split(
+                Amount::from_fen(total).expect("total"),
+                u32::try_from(n).expect("n"),
+                SplitKind::Random,
+                Amount::from_fen(cap_fen).expect("cap"),
+                round,
+            )
+            .expect("feasible");
+            let mut left = total;
+            for (i, share) in shares.iter().enumerate() {
+                let k = n - i as i64;
+                if k == 1 {
+                    assert_eq!(share.fen(), left, "the last share is what is left");
+                    break;
+                }
+                let bound = cap_fen.min(2 * left / k).max(SHARE_FEN_MIN);
+                let lowest = SHARE_FEN_MIN.max(left - (k - 1) * cap_fen);
+                assert!(
+                    share.fen() <= bound.max(lowest),
+                    "round {round}: {total} fen in {n}, share {i} is {share} with {left} fen left for {k}"
+                );
+                left -= share.fen();
+            }
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub use check::{CheckArgs, check};
 pub use runner::{RunSinks, replay, settlement_config};
 
 use crate::config::Config;
-use crate::report::Report;
+use crate::report::{LoadSummary, Report};
 use crate::risk::RiskEngine;
 use crate::traffic::{self, TrafficConfig};
 
@@ -58,6 +58,38 @@ pub struct OutputArgs {
     pub quiet: bool,
 }
 
+/// Engine settings that override the config's `[sandbox]` for one run.
+#[derive(Clone, Debug, Default, Args)]
+pub struct EngineArgs {
+    /// Threads that run rule calls (default: the config's, else one per core).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<u32>,
+    /// Keep compiled modules in this directory and reuse them on the next
+    /// start (it must be writable only by the operator).
+    #[arg(long, value_name = "DIR")]
+    pub module_cache: Option<PathBuf>,
+}
+
+impl EngineArgs {
+    /// Applies the overrides to `config` and checks the result.
+    ///
+    /// # Errors
+    ///
+    /// Names the setting that is out of range.
+    pub fn apply(&self, config: &mut Config) -> Result<()> {
+        if let Some(w) = self.workers {
+            config.sandbox.workers = w;
+        }
+        if let Some(dir) = &self.module_cache {
+            config.sandbox.module_cache_dir = Some(dir.clone());
+        }
+        config
+            .sandbox
+            .validate()
+            .map_err(|e| anyhow::anyhow!("--workers: {e}"))
+    }
+}
+
 /// Arguments of `hongbao demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -67,6 +99,9 @@ pub struct DemoArgs {
     /// Write config.toml, traffic.jsonl, decisions.jsonl and report.json here.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// Engine overrides.
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Outputs.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -99,6 +134,9 @@ pub struct RunArgs {
     /// sample rules for merchants m1..m50.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Engine overrides.
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Outputs.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -148,11 +186,42 @@ fn open_report(path: Option<&Path>) -> Result<Option<(PathBuf, BufWriter<File>)>
     path.map(|p| Ok((p.to_path_buf(), create(p)?))).transpose()
 }
 
-fn load_engine(config: &Config) -> Result<RiskEngine> {
+fn load_engine(config: &Config) -> Result<(RiskEngine, LoadSummary)> {
+    let started = std::time::Instant::now();
     if config.rules.is_empty() {
         eprintln!("hongbao: warning: the config has no rules: every claim and payout is allowed");
     }
-    RiskEngine::load(config, &crate::bundled::module).context("loading rules")
+    let engine = RiskEngine::load(config, &crate::bundled::module).context("loading rules")?;
+    for r in engine.refusals() {
+        for p in &r.problems {
+            eprintln!(
+                "hongbao: warning: rule {} refused, fails closed (every call gets its failure verdict, reason refused): {p}",
+                r.rule
+            );
+        }
+    }
+    let digests: std::collections::BTreeSet<&str> =
+        engine.rules().iter().map(|r| r.digest()).collect();
+    let cache = engine
+        .sandbox()
+        .cache()
+        .map(crate::risk::cache::ModuleCache::stats)
+        .unwrap_or_default();
+    let summary = LoadSummary {
+        rules: engine.rules().len() as u64,
+        refused: engine.refusals().len() as u64,
+        modules: digests.len() as u64,
+        workers: engine.sandbox().workers().count() as u64,
+        load_seconds: started.elapsed().as_secs_f64(),
+        cache_hits: cache.hits,
+        cache_misses: if engine.sandbox().cache().is_some() {
+            cache.misses
+        } else {
+            digests.len() as u64
+        },
+        resident_after_load_bytes: crate::memory::resident_bytes().unwrap_or(0),
+    };
+    Ok((engine, summary))
 }
 
 fn finish(report: &Report, print: bool) -> Status {
@@ -181,8 +250,9 @@ pub fn demo(args: &DemoArgs) -> Result<Status> {
     let mut traffic_bytes = Vec::new();
     traffic::generate(&tcfg, &mut traffic_bytes).context("generating traffic")?;
     let config_text = demo_config_text(args.traffic.merchants);
-    let config = Config::parse(&config_text, Path::new(".")).context("the demo config")?;
-    let engine = load_engine(&config)?;
+    let mut config = Config::parse(&config_text, Path::new(".")).context("the demo config")?;
+    args.engine.apply(&mut config)?;
+    let (engine, load) = load_engine(&config)?;
 
     let (decisions_path, report_path) = match &args.out_dir {
         Some(dir) => {
@@ -202,7 +272,7 @@ pub fn demo(args: &DemoArgs) -> Result<Status> {
     };
     let mut decisions = decisions_path.as_deref().map(create).transpose()?;
     let report_out = open_report(report_path.as_deref())?;
-    let (report, _) = replay(
+    let (mut report, _) = replay(
         &config,
         &engine,
         traffic_bytes.as_slice(),
@@ -214,6 +284,7 @@ pub fn demo(args: &DemoArgs) -> Result<Status> {
     if let Some(mut w) = decisions {
         w.flush().context("writing decisions")?;
     }
+    report.load = load;
     write_report_json(report_out, &report)?;
     Ok(finish(&report, true))
 }
@@ -256,18 +327,19 @@ pub fn gen_traffic(args: &GenArgs) -> Result<Status> {
 /// Returns an error for an unreadable or invalid config or traffic file,
 /// a refused rule, or an unwritable output.
 pub fn run(args: &RunArgs) -> Result<Status> {
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::parse(&demo_config_text(50), Path::new("."))?,
     };
-    let engine = load_engine(&config)?;
+    args.engine.apply(&mut config)?;
+    let (engine, load) = load_engine(&config)?;
     let mut decisions = args.output.decisions.as_deref().map(create).transpose()?;
     let report_out = open_report(args.output.report.as_deref())?;
     let sinks = RunSinks {
         decisions: decisions.as_mut().map(|w| w as &mut dyn Write),
         progress: !args.output.quiet,
     };
-    let (report, _) = if args.traffic.as_os_str() == "-" {
+    let (mut report, _) = if args.traffic.as_os_str() == "-" {
         replay(&config, &engine, std::io::stdin().lock(), sinks)?
     } else {
         let f = File::open(&args.traffic)
@@ -277,6 +349,7 @@ pub fn run(args: &RunArgs) -> Result<Status> {
     if let Some(mut w) = decisions {
         w.flush().context("writing decisions")?;
     }
+    report.load = load;
     write_report_json(report_out, &report)?;
     Ok(finish(&report, !args.output.quiet))
 }

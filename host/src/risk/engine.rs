@@ -2,21 +2,20 @@
 //! configured rule loaded and checked at start-up, then run in a fresh
 //! instance per evaluation in a stable order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use rules_sdk::{ABI_VERSION, ClaimFacts, ClaimRequest, Hook, PayoutFacts, PayoutRequest, Verdict};
 use serde::Serialize;
 use thiserror::Error;
-use wasmtime::{Extern, Store};
 
-use super::call::{CallFailure, call, classify, instantiate};
+use super::call::{CallFailure, call};
 use super::evaluation::{Evaluation, Evaluator, RuleOutcome, Scope};
-use super::limits::Limits;
-use super::module::CompiledModule;
+use super::limits::{Limits, RefusedRules};
+use super::module::{CompiledModule, Prepared, prepare, prepare_uncompiled};
+use super::probe::{diagnose, probe};
 use super::sandbox::{Sandbox, SandboxError};
-use super::store::CallState;
-use crate::config::{Config, ModuleSource, ScopeKind};
+use crate::config::{Config, ModuleSource, RuleConfig, ScopeKind};
 
 /// Why the rules could not be loaded. Every refused rule is listed.
 #[derive(Debug, Error)]
@@ -48,6 +47,10 @@ fn format_refusals(r: &[Refusal]) -> String {
     lines.join("\n")
 }
 
+/// A configured rule whose module has been read and prepared, with the
+/// limits in force for it.
+type Staged<'a> = (&'a RuleConfig, Limits, Arc<Prepared>);
+
 /// One loaded rule: its module, limits, settings and failure verdicts.
 #[derive(Debug)]
 pub struct LoadedRule {
@@ -63,7 +66,11 @@ pub struct LoadedRule {
     pub limits: Limits,
     /// Failure verdict per hook (claim, payout).
     pub on_failure: [Verdict; 2],
-    module: Arc<CompiledModule>,
+    /// Why the rule was refused at load, when it was and the config said
+    /// to fail closed: it never runs, and every call records `refused`.
+    pub refused: Option<String>,
+    digest: String,
+    module: Option<Arc<CompiledModule>>,
     /// `"rule_id":"..","settings":{..},` pre-encoded once at load.
     input_prefix: Vec<u8>,
 }
@@ -71,7 +78,7 @@ pub struct LoadedRule {
 impl LoadedRule {
     /// SHA-256 of the module, hex.
     pub fn digest(&self) -> &str {
-        self.module.digest()
+        &self.digest
     }
 
     fn failure_verdict(&self, hook: Hook) -> Verdict {
@@ -88,11 +95,9 @@ impl LoadedRule {
 
 /// The loaded rule set and the sandbox it runs in.
 ///
-/// Guest code runs on the calling thread's native stack: call the engine
-/// (and [`RiskEngine::load`], which runs each module once) from threads with
-/// at least [`super::limits::WORKER_STACK_BYTES`] of stack, as the `hongbao`
-/// binary does, so that a deep-recursing rule traps with `stack-overflow`
-/// rather than overflowing the thread.
+/// Guest code runs only on the sandbox's worker threads (see
+/// [`super::workers`]), never on the caller's: the engine may be called from
+/// any thread, and the rules of one request run in parallel.
 pub struct RiskEngine {
     sandbox: Arc<Sandbox>,
     rules: Vec<LoadedRule>,
@@ -101,6 +106,8 @@ pub struct RiskEngine {
     /// Per merchant with rules of its own, per hook: platform and merchant
     /// rules merged in evaluation order.
     merchant_order: HashMap<String, [Vec<usize>; 2]>,
+    /// Rules refused at load that fail closed.
+    refusals: Vec<Refusal>,
 }
 
 impl std::fmt::Debug for RiskEngine {
@@ -113,6 +120,24 @@ impl std::fmt::Debug for RiskEngine {
 
 /// Bytes of a sample rule bundled into the binary, by name.
 pub type BundledLookup<'a> = &'a dyn Fn(&str) -> Option<&'static [u8]>;
+
+/// Two ascending lists of indexes merged into one.
+fn merge_sorted(a: &[usize], b: &[usize]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
 
 fn hook_slot(hook: Hook) -> usize {
     match hook {
@@ -133,146 +158,144 @@ impl RiskEngine {
     pub fn load(config: &Config, bundled: BundledLookup<'_>) -> Result<RiskEngine, LoadError> {
         let sandbox = Arc::new(Sandbox::new(&config.sandbox)?);
         let defaults = Limits::default().with(&config.limits);
-        let mut compiled: HashMap<String, Result<Arc<CompiledModule>, Vec<String>>> =
-            HashMap::new();
-        let mut rules = Vec::new();
-        let mut refusals = Vec::new();
+        // Read and hash each distinct source once, and compile once per
+        // distinct module (by digest): ten thousand merchants on one sample
+        // rule read, hash and compile it once.
+        type Source<'b> = Result<(std::borrow::Cow<'b, [u8]>, String), String>;
+        let mut sources: HashMap<String, Source<'_>> = HashMap::new();
+        let mut prepared: HashMap<String, Arc<Prepared>> = HashMap::new();
+        let mut staged: Vec<Result<Staged<'_>, Refusal>> = Vec::new();
         for rc in &config.rules {
             let limits = defaults.with(&rc.limits);
-            let bytes = match config.module_source(rc) {
-                ModuleSource::Bundled(name) => match bundled(&name) {
-                    Some(b) => std::borrow::Cow::Borrowed(b),
-                    None => {
-                        refusals.push(Refusal {
-                            rule: rc.id.clone(),
-                            problems: vec![format!("no bundled module named {name:?}")],
-                        });
-                        continue;
-                    }
-                },
-                ModuleSource::File(path) => match std::fs::read(&path) {
-                    Ok(b) => std::borrow::Cow::Owned(b),
-                    Err(e) => {
-                        refusals.push(Refusal {
-                            rule: rc.id.clone(),
-                            problems: vec![format!("cannot read module {}: {e}", path.display())],
-                        });
-                        continue;
-                    }
-                },
-            };
-            // Size first: a module over its limit is never compiled, so a
-            // compile-time bomb costs nothing beyond reading it.
-            if bytes.len() as u64 > limits.module_bytes_max {
-                refusals.push(Refusal {
-                    rule: rc.id.clone(),
-                    problems: vec![format!(
-                        "module of {} bytes exceeds module_bytes_max = {}",
-                        bytes.len(),
-                        limits.module_bytes_max
-                    )],
-                });
-                continue;
-            }
-            let digest = super::module::digest(&bytes);
-            let module = compiled
-                .entry(digest)
-                .or_insert_with(|| CompiledModule::compile(&sandbox, &bytes).map(Arc::new));
-            let module = match module {
-                Ok(m) => Arc::clone(m),
-                Err(problems) => {
-                    refusals.push(Refusal {
+            let source = config.module_source(rc);
+            let read = sources.entry(format!("{source:?}")).or_insert_with(|| {
+                let bytes = match &source {
+                    ModuleSource::Bundled(name) => match bundled(name) {
+                        Some(b) => std::borrow::Cow::Borrowed(b),
+                        None => return Err(format!("no bundled module named {name:?}")),
+                    },
+                    ModuleSource::File(path) => match std::fs::read(path) {
+                        Ok(b) => std::borrow::Cow::Owned(b),
+                        Err(e) => {
+                            return Err(format!("cannot read module {}: {e}", path.display()));
+                        }
+                    },
+                };
+                let digest = super::module::digest(&bytes);
+                Ok((bytes, digest))
+            });
+            let (bytes, digest) = match read {
+                Ok(r) => r,
+                Err(problem) => {
+                    staged.push(Err(Refusal {
                         rule: rc.id.clone(),
-                        problems: problems.clone(),
-                    });
+                        problems: vec![problem.clone()],
+                    }));
                     continue;
                 }
             };
-            let mut problems = module.check_fits(&limits, &rc.hooks);
-            if problems.is_empty()
-                && let Err(p) = probe(&sandbox, &module, &limits)
-            {
-                problems.push(p);
-            }
-            if problems.is_empty() {
-                problems.extend(check_settings(&sandbox, &module, &limits, rc));
-            }
-            if !problems.is_empty() {
-                refusals.push(Refusal {
+            // Size first: a module over this rule's limit is inspected for
+            // the report but never compiled, so a compile-time bomb costs
+            // nothing beyond reading it.
+            let p = if bytes.len() as u64 > limits.module_bytes_max {
+                Arc::new(prepare_uncompiled(&sandbox, bytes))
+            } else {
+                Arc::clone(
+                    prepared
+                        .entry(digest.clone())
+                        .or_insert_with(|| Arc::new(prepare(&sandbox, bytes))),
+                )
+            };
+            staged.push(Ok((rc, limits, p)));
+        }
+        // Check every rule against its own limits: instantiate it once (its
+        // start function included), probe the ABI version, try its settings.
+        // Rules are independent, so this is spread over the workers.
+        // The probe depends only on the module and the limits, so rules
+        // sharing both (thousands of merchants on one sample rule) share it.
+        let probes = ProbeCache::default();
+        let checked = sandbox.workers().map(&staged, |s| match s {
+            Err(r) => Err(r.clone()),
+            Ok((rc, limits, p)) => assess(&sandbox, p, limits, &rc.hooks, &probes)
+                .and_then(|module| {
+                    let problems = check_settings(&sandbox, &module, limits, rc);
+                    if problems.is_empty() {
+                        Ok(module)
+                    } else {
+                        Err(problems)
+                    }
+                })
+                .map(|module| loaded_rule(rc, limits.clone(), module))
+                .map_err(|problems| Refusal {
                     rule: rc.id.clone(),
                     problems,
-                });
-                continue;
+                }),
+        });
+        let mut rules = Vec::new();
+        let mut refusals = Vec::new();
+        for (c, s) in checked.into_iter().zip(&staged) {
+            match c {
+                Ok(rule) => rules.push(rule),
+                Err(r) => {
+                    // A rule refused before its module was prepared has no
+                    // digest; the config entry is the same either way.
+                    let (rc, digest) = match s {
+                        Ok((rc, _, p)) => (*rc, p.digest.clone()),
+                        Err(_) => match config.rules.iter().find(|rc| rc.id == r.rule) {
+                            Some(rc) => (rc, String::new()),
+                            None => continue,
+                        },
+                    };
+                    rules.push(refused_rule(rc, defaults.with(&rc.limits), digest, &r));
+                    refusals.push(r);
+                }
             }
-            let settings = serde_json::to_string(&rc.settings).unwrap_or_else(|_| "{}".into());
-            let id_json = serde_json::to_string(&rc.id).unwrap_or_else(|_| "\"\"".into());
-            let input_prefix = format!(
-                "{{\"abi_version\":{ABI_VERSION},\"rule_id\":{id_json},\"settings\":{settings},"
-            )
-            .into_bytes();
-            let scope = match (rc.scope, &rc.merchant) {
-                (ScopeKind::Merchant, Some(m)) => Scope::Merchant(m.clone()),
-                _ => Scope::Platform,
-            };
-            rules.push(LoadedRule {
-                id: rc.id.clone(),
-                scope,
-                priority: rc.priority,
-                hooks: rc.hooks.clone(),
-                limits,
-                on_failure: [
-                    rc.on_failure.at(Hook::Claim),
-                    rc.on_failure.at(Hook::Payout),
-                ],
-                module,
-                input_prefix,
-            });
         }
-        if !refusals.is_empty() {
+        if !refusals.is_empty() && config.sandbox.refused_rules == RefusedRules::Stop {
             return Err(LoadError::Refused(refusals));
         }
-        Ok(RiskEngine::from_rules(sandbox, rules))
+        let mut engine = RiskEngine::from_rules(sandbox, rules);
+        engine.refusals = refusals;
+        Ok(engine)
     }
 
     fn from_rules(sandbox: Arc<Sandbox>, mut rules: Vec<LoadedRule>) -> RiskEngine {
         // The one documented order: (priority, scope with platform first, id).
         rules.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        // Indexes follow the evaluation order, so each merchant's list is
+        // the merge of two sorted lists: linear in the rules, whatever the
+        // number of merchants.
         let mut platform_order: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
-        let mut by_merchant: BTreeMap<String, ()> = BTreeMap::new();
+        let mut own: HashMap<&str, [Vec<usize>; 2]> = HashMap::new();
         for (i, r) in rules.iter().enumerate() {
-            match &r.scope {
-                Scope::Platform => {
-                    for &h in &r.hooks {
-                        platform_order[hook_slot(h)].push(i);
-                    }
-                }
-                Scope::Merchant(m) => {
-                    by_merchant.insert(m.clone(), ());
-                }
+            let slots = match &r.scope {
+                Scope::Platform => &mut platform_order,
+                Scope::Merchant(m) => own.entry(m.as_str()).or_default(),
+            };
+            for &h in &r.hooks {
+                slots[hook_slot(h)].push(i);
             }
         }
-        let mut merchant_order = HashMap::new();
-        for m in by_merchant.keys() {
-            let mut slots: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
-            for (i, r) in rules.iter().enumerate() {
-                let applies = match &r.scope {
-                    Scope::Platform => true,
-                    Scope::Merchant(rm) => rm == m,
-                };
-                if applies {
-                    for &h in &r.hooks {
-                        slots[hook_slot(h)].push(i);
-                    }
-                }
-            }
-            merchant_order.insert(m.clone(), slots);
-        }
+        let merchant_order = own
+            .into_iter()
+            .map(|(m, slots)| {
+                let merged = [0, 1].map(|h| merge_sorted(&platform_order[h], &slots[h]));
+                (m.to_string(), merged)
+            })
+            .collect();
         RiskEngine {
             sandbox,
             rules,
             platform_order,
             merchant_order,
+            refusals: Vec::new(),
         }
+    }
+
+    /// The rules refused at load that fail closed (empty unless the config
+    /// says `refused_rules = "fail-closed"`).
+    pub fn refusals(&self) -> &[Refusal] {
+        &self.refusals
     }
 
     /// Every loaded rule, in evaluation order.
@@ -311,21 +334,31 @@ impl RiskEngine {
         shared.extend_from_slice(b",\"facts\":");
         shared.extend_from_slice(facts);
         shared.push(b'}');
-        let mut input = Vec::with_capacity(shared.len() + 256);
-        let outcomes = self
-            .order(hook, merchant)
-            .map(|rule| {
-                input.clear();
-                input.extend_from_slice(&rule.input_prefix);
-                input.extend_from_slice(&shared);
-                self.run_rule(rule, hook, &input)
-            })
-            .collect();
+        let rules: Vec<&LoadedRule> = self.order(hook, merchant).collect();
+        // Each rule gets its own copy of the input; the calls are spread
+        // over the workers and the outcomes come back in evaluation order.
+        let outcomes = self.sandbox.workers().map(&rules, |rule| {
+            let mut input = Vec::with_capacity(rule.input_prefix.len() + shared.len());
+            input.extend_from_slice(&rule.input_prefix);
+            input.extend_from_slice(&shared);
+            self.run_rule(rule, hook, &input)
+        });
         Evaluation::combine(outcomes)
     }
 
     fn run_rule(&self, rule: &LoadedRule, hook: Hook, input: &[u8]) -> RuleOutcome {
-        let result = call(&self.sandbox, &rule.module, hook, &rule.limits, input);
+        let result = match (&rule.module, &rule.refused) {
+            (Some(module), None) => call(&self.sandbox, module, hook, &rule.limits, input),
+            (_, why) => super::call::CallResult {
+                outcome: Err(CallFailure {
+                    reason: super::FailureReason::Refused,
+                    detail: why.clone().unwrap_or_default(),
+                }),
+                fuel_used: 0,
+                duration_ns: 0,
+                logs: Vec::new(),
+            },
+        };
         let (verdict, reason, note, failure, detail, failed_open) = match result.outcome {
             Ok(d) => (d.verdict, d.reason, d.note, None, None, false),
             Err(CallFailure { reason, detail }) => {
@@ -414,30 +447,6 @@ fn log_level_name(level: i32) -> &'static str {
     }
 }
 
-/// Instantiates the module once under `limits` (running any start function)
-/// and checks that it speaks this host's ABI version.
-fn probe(sandbox: &Sandbox, module: &CompiledModule, limits: &Limits) -> Result<(), String> {
-    let mut store = Store::new(sandbox.engine(), CallState::new(limits));
-    let instance = instantiate(&mut store, module, limits)
-        .map_err(|f| format!("fails to instantiate: {} ({})", f.reason, f.detail))?;
-    let Some(Extern::Func(f)) = instance.get_module_export(&mut store, &module.abi_version) else {
-        return Err("hongbao_abi_version is missing".into());
-    };
-    let f = f
-        .typed::<(), i32>(&store)
-        .map_err(|e| format!("hongbao_abi_version has the wrong type: {e:#}"))?;
-    let v = f.call(&mut store, ()).map_err(|e| {
-        let c = classify(&e, "hongbao_abi_version");
-        format!("hongbao_abi_version failed: {} ({})", c.reason, c.detail)
-    })?;
-    if v != ABI_VERSION as i32 {
-        return Err(format!(
-            "hongbao_abi_version returned {v}; this host speaks ABI version {ABI_VERSION}"
-        ));
-    }
-    Ok(())
-}
-
 /// Runs each configured hook once on an ordinary request (the SDK's test
 /// fixtures) with the rule's settings. A rule that answers with an explicit
 /// error there is telling us its settings are wrong (a misspelt key, a bad
@@ -480,8 +489,102 @@ fn check_settings(
     problems
 }
 
-/// Checks one module file the way the loader would, against the default
-/// limits and whatever hooks it exports. Used by `hongbao check`.
+/// Every problem of a prepared module under `limits` for `hooks`, or the
+/// module ready to run: the limit-independent problems, the fit to the
+/// limits, then (when nothing else is wrong) a probe in a fresh instance, or
+/// (when something is) a diagnostic probe with refused imports stubbed out.
+/// Probe results by (module digest, limits).
+#[derive(Default)]
+struct ProbeCache(std::sync::Mutex<HashMap<(String, String), Result<(), String>>>);
+
+impl ProbeCache {
+    fn probe(
+        &self,
+        sandbox: &Sandbox,
+        module: &CompiledModule,
+        limits: &Limits,
+    ) -> Result<(), String> {
+        let key = (module.digest().to_string(), format!("{limits:?}"));
+        if let Some(r) = self.0.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return r;
+        }
+        let r = probe(sandbox, module, limits);
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(key, r.clone());
+        }
+        r
+    }
+}
+
+fn assess(
+    sandbox: &Sandbox,
+    prepared: &Prepared,
+    limits: &Limits,
+    hooks: &[Hook],
+    probes: &ProbeCache,
+) -> Result<Arc<CompiledModule>, Vec<String>> {
+    let mut problems = prepared.problems.clone();
+    problems.extend(prepared.facts.check_fits(limits, hooks));
+    match &prepared.compiled {
+        Some(module) if problems.is_empty() => {
+            probes.probe(sandbox, module, limits).map_err(|p| vec![p])?;
+            Ok(Arc::clone(module))
+        }
+        _ => {
+            problems.extend(diagnose(sandbox, prepared, limits));
+            Err(problems)
+        }
+    }
+}
+
+fn loaded_rule(rc: &RuleConfig, limits: Limits, module: Arc<CompiledModule>) -> LoadedRule {
+    let settings = serde_json::to_string(&rc.settings).unwrap_or_else(|_| "{}".into());
+    let id_json = serde_json::to_string(&rc.id).unwrap_or_else(|_| "\"\"".into());
+    let input_prefix =
+        format!("{{\"abi_version\":{ABI_VERSION},\"rule_id\":{id_json},\"settings\":{settings},")
+            .into_bytes();
+    LoadedRule {
+        digest: module.digest().to_string(),
+        module: Some(module),
+        input_prefix,
+        ..rule_entry(rc, limits)
+    }
+}
+
+/// A refused rule, kept in the evaluation order so that it fails closed.
+fn refused_rule(rc: &RuleConfig, limits: Limits, digest: String, refusal: &Refusal) -> LoadedRule {
+    LoadedRule {
+        refused: Some(format!("refused at load: {}", refusal.problems.join("; "))),
+        digest,
+        ..rule_entry(rc, limits)
+    }
+}
+
+/// What a loaded rule takes from its config entry.
+fn rule_entry(rc: &RuleConfig, limits: Limits) -> LoadedRule {
+    LoadedRule {
+        id: rc.id.clone(),
+        scope: match (rc.scope, &rc.merchant) {
+            (ScopeKind::Merchant, Some(m)) => Scope::Merchant(m.clone()),
+            _ => Scope::Platform,
+        },
+        priority: rc.priority,
+        hooks: rc.hooks.clone(),
+        limits,
+        on_failure: [
+            rc.on_failure.at(Hook::Claim),
+            rc.on_failure.at(Hook::Payout),
+        ],
+        refused: None,
+        digest: String::new(),
+        module: None,
+        input_prefix: Vec::new(),
+    }
+}
+
+/// Checks one module file the way the loader would, against `limits` and
+/// whatever hooks it exports, and lists every reason it is refused. Used
+/// by `hongbao check`.
 ///
 /// # Errors
 ///
@@ -491,23 +594,11 @@ pub fn check_module(
     bytes: &[u8],
     limits: &Limits,
 ) -> Result<CompiledModule, Vec<String>> {
-    if bytes.len() as u64 > limits.module_bytes_max {
-        return Err(vec![format!(
-            "module of {} bytes exceeds module_bytes_max = {}",
-            bytes.len(),
-            limits.module_bytes_max
-        )]);
-    }
-    let module = CompiledModule::compile(sandbox, bytes)?;
-    let mut problems = module.check_fits(limits, &[]);
-    if problems.is_empty()
-        && let Err(p) = probe(sandbox, &module, limits)
-    {
-        problems.push(p);
-    }
-    if problems.is_empty() {
-        Ok(module)
+    let prepared = if bytes.len() as u64 > limits.module_bytes_max {
+        // Inspected for the report, never compiled.
+        prepare_uncompiled(sandbox, bytes)
     } else {
-        Err(problems)
-    }
+        prepare(sandbox, bytes)
+    };
+    assess(sandbox, &prepared, limits, &[], &ProbeCache::default()).map(|m| (*m).clone())
 }

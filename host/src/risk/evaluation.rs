@@ -44,6 +44,9 @@ pub enum FailureReason {
     RuleError,
     /// The sandbox could not be set up for this call (pool exhausted).
     Unavailable,
+    /// The rule's module was refused at load and never runs (only with
+    /// `refused_rules = "fail-closed"`).
+    Refused,
 }
 
 impl FailureReason {
@@ -61,6 +64,7 @@ impl FailureReason {
             FailureReason::HostError => "host-error",
             FailureReason::RuleError => "rule-error",
             FailureReason::Unavailable => "unavailable",
+            FailureReason::Refused => "refused",
         }
     }
 }

@@ -226,6 +226,41 @@ pub struct EngineLimits {
     pub stack_bytes_max: usize,
     /// Instances that may be alive at once (the pooling allocator's slots).
     pub instances_max: u32,
+    /// Threads that run rule calls; the rules of one request are spread over
+    /// them. Defaults to one per core.
+    pub workers: u32,
+    /// Wall-clock budget for compiling one module at load, in milliseconds.
+    pub compile_timeout_ms: u64,
+    /// What a refused rule does to the start-up.
+    pub refused_rules: RefusedRules,
+    /// A directory for compiled modules, reused across restarts (keyed by
+    /// module digest and engine settings). None: compile every start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module_cache_dir: Option<std::path::PathBuf>,
+}
+
+/// What happens when a configured rule is refused at load.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefusedRules {
+    /// Nothing starts: every refusal is reported and the load fails.
+    #[default]
+    Stop,
+    /// The other rules start; a refused rule never runs, and every request
+    /// it would have seen records its failure verdict with reason `refused`.
+    FailClosed,
+}
+
+/// The most worker threads the engine runs.
+pub const WORKERS_CEILING: u64 = 64;
+/// The longest compile budget that may be configured, in milliseconds.
+pub const COMPILE_TIMEOUT_MS_CEILING: u64 = 600_000;
+
+/// One worker per core the process may use (at least one).
+pub fn default_workers() -> u32 {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, WORKERS_CEILING as usize) as u32
 }
 
 impl Default for EngineLimits {
@@ -233,6 +268,10 @@ impl Default for EngineLimits {
         EngineLimits {
             stack_bytes_max: 512 * 1024,
             instances_max: 64,
+            workers: default_workers(),
+            compile_timeout_ms: 60_000,
+            refused_rules: RefusedRules::Stop,
+            module_cache_dir: None,
         }
     }
 }
@@ -258,6 +297,23 @@ impl EngineLimits {
             });
         }
         check("instances_max", u64::from(self.instances_max), 1, 10_000)?;
+        check("workers", u64::from(self.workers), 1, WORKERS_CEILING)?;
+        if self.workers > self.instances_max {
+            return Err(LimitError {
+                name: "workers",
+                value: u64::from(self.workers),
+                why: format!(
+                    "must not exceed instances_max = {}: every worker needs an instance slot",
+                    self.instances_max
+                ),
+            });
+        }
+        check(
+            "compile_timeout_ms",
+            self.compile_timeout_ms,
+            1,
+            COMPILE_TIMEOUT_MS_CEILING,
+        )?;
         Ok(())
     }
 }

@@ -8,15 +8,19 @@
 //! - [`call`]: one evaluation in a fresh instance.
 //! - [`engine`]: the rule registry and the [`Evaluator`] implementation.
 
+pub mod cache;
 pub mod call;
 pub mod engine;
 mod evaluation;
 pub mod host_imports;
+pub mod inspect;
 pub mod limits;
 pub mod module;
+pub mod probe;
 pub mod sandbox;
 pub mod shape;
 pub mod store;
+pub mod workers;
 
 pub use engine::{LoadError, LoadedRule, Refusal, RiskEngine};
 pub use evaluation::{Evaluation, Evaluator, FailureReason, RuleOutcome, Scope};

@@ -1,5 +1,6 @@
-//! Loading a rule module: size, compilation, imports, exports and resource
-//! checks, all before the module can reach traffic.
+//! Loading a rule module: inspection (see [`super::inspect`]), compilation
+//! within a wall-clock budget, and linking, all before the module can reach
+//! traffic.
 //!
 //! [`CompiledModule`] is compile-once state shared by every rule that uses
 //! the same bytes (keyed by digest). It holds an `InstancePre`: the module
@@ -10,25 +11,23 @@
 use std::fmt::Write as _;
 
 use rules_sdk::Hook;
-use rules_sdk::abi::{self, EXPORT_ABI_VERSION, EXPORT_ALLOC, EXPORT_MEMORY};
+use rules_sdk::abi::{self, EXPORT_ALLOC, EXPORT_MEMORY};
 use sha2::{Digest, Sha256};
-use wasmtime::{ExternType, FuncType, InstancePre, Module, ModuleExport, ValType};
+use wasmtime::{Engine, InstancePre, Module, ModuleExport};
 
-use super::host_imports::ALLOWED_IMPORTS;
-use super::limits::{Limits, MODULE_BYTES_CEILING, WASM_PAGE_BYTES};
+use super::inspect::{Inspection, ModuleFacts, inspect};
+use super::limits::{Limits, MODULE_BYTES_CEILING};
 use super::sandbox::Sandbox;
 use super::store::CallState;
 
 /// A module compiled, linked and checked against the ABI, ready to
 /// instantiate once per evaluation.
+#[derive(Clone)]
 pub struct CompiledModule {
     digest: String,
-    size_bytes: u64,
-    min_memory_bytes: u64,
-    min_table_elements: u64,
+    facts: ModuleFacts,
     pre: InstancePre<CallState>,
     pub(crate) memory: ModuleExport,
-    pub(crate) abi_version: ModuleExport,
     pub(crate) alloc: ModuleExport,
     hooks: [Option<ModuleExport>; 2],
 }
@@ -37,7 +36,7 @@ impl std::fmt::Debug for CompiledModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CompiledModule")
             .field("digest", &self.digest)
-            .field("size_bytes", &self.size_bytes)
+            .field("size_bytes", &self.facts.size_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -59,202 +58,187 @@ fn hook_index(hook: Hook) -> usize {
     }
 }
 
-fn val_name(v: &ValType) -> &'static str {
-    match v {
-        ValType::I32 => "i32",
-        ValType::I64 => "i64",
-        ValType::F32 => "f32",
-        ValType::F64 => "f64",
-        ValType::V128 => "v128",
-        ValType::Ref(_) => "ref",
+/// A module as the loader sees it: what inspection found, every
+/// limit-independent problem, and the compiled module when there are none.
+/// Computed once per distinct module (by digest) and shared by every rule
+/// that uses it.
+pub struct Prepared {
+    /// SHA-256 of the bytes as given, hex.
+    pub digest: String,
+    /// What the module declares.
+    pub facts: ModuleFacts,
+    /// Every limit-independent problem (validation, compile bounds,
+    /// imports, exports, ABI version, compilation, linking).
+    pub problems: Vec<String>,
+    /// The compiled module, kept for diagnostics when it is refused.
+    module: Option<Module>,
+    /// Ready to instantiate, when there are no problems.
+    pub compiled: Option<std::sync::Arc<CompiledModule>>,
+}
+
+impl Prepared {
+    /// The compiled wasmtime module, if compilation was reached and worked.
+    pub fn module(&self) -> Option<&Module> {
+        self.module.as_ref()
     }
 }
 
-fn signature(
-    params: impl Iterator<Item = ValType>,
-    results: impl Iterator<Item = ValType>,
-) -> String {
-    let p: Vec<_> = params.map(|v| val_name(&v)).collect();
-    let r: Vec<_> = results.map(|v| val_name(&v)).collect();
-    format!("({}) -> ({})", p.join(", "), r.join(", "))
+/// Reads, inspects, compiles (within `compile_timeout_ms`) and links
+/// `bytes`, a binary module or its WAT text. Never compiles a module whose
+/// compile cost is over the bounds of [`super::shape`].
+pub fn prepare(sandbox: &Sandbox, bytes: &[u8]) -> Prepared {
+    prepare_with(sandbox, bytes, true)
 }
 
-fn func_signature(ft: &FuncType) -> String {
-    signature(ft.params(), ft.results())
+/// Reads and inspects `bytes` without compiling them: for a module already
+/// refused for its size, so that its other problems can still be listed.
+pub fn prepare_uncompiled(sandbox: &Sandbox, bytes: &[u8]) -> Prepared {
+    prepare_with(sandbox, bytes, false)
 }
 
-fn expected_signature(params: &[ValType], results: &[ValType]) -> String {
-    signature(params.iter().cloned(), results.iter().cloned())
+fn prepare_with(sandbox: &Sandbox, bytes: &[u8], compile: bool) -> Prepared {
+    let size_bytes = bytes.len() as u64;
+    let digest = digest(bytes);
+    let refused = |problems: Vec<String>| Prepared {
+        digest: digest.clone(),
+        facts: ModuleFacts {
+            size_bytes,
+            ..ModuleFacts::default()
+        },
+        problems,
+        module: None,
+        compiled: None,
+    };
+    if size_bytes > MODULE_BYTES_CEILING {
+        return refused(vec![format!(
+            "module of {size_bytes} bytes exceeds the {MODULE_BYTES_CEILING}-byte ceiling"
+        )]);
+    }
+    let wasm = if bytes.starts_with(b"\0asm") {
+        std::borrow::Cow::Borrowed(bytes)
+    } else {
+        match wat::parse_bytes(bytes) {
+            Ok(w) => w,
+            Err(e) => return refused(vec![format!("not a wasm binary, and not valid WAT: {e}")]),
+        }
+    };
+    let Inspection {
+        facts,
+        mut problems,
+        compilable,
+    } = inspect(sandbox.engine(), &wasm, size_bytes);
+    let mut prepared = Prepared {
+        digest,
+        facts,
+        problems: Vec::new(),
+        module: None,
+        compiled: None,
+    };
+    if compilable && compile {
+        let cached = sandbox
+            .cache()
+            .and_then(|c| c.get(sandbox.engine(), &prepared.digest));
+        match cached {
+            Some(module) => prepared.module = Some(module),
+            None => match compile_within(
+                sandbox.engine(),
+                wasm.into_owned(),
+                sandbox.limits().compile_timeout_ms,
+            ) {
+                Ok(module) => {
+                    if let Some(c) = sandbox.cache() {
+                        c.put(&prepared.digest, &module);
+                    }
+                    prepared.module = Some(module);
+                }
+                Err(e) => problems.push(e),
+            },
+        }
+    }
+    if let (Some(module), true) = (&prepared.module, problems.is_empty()) {
+        match CompiledModule::link(sandbox, module, &prepared) {
+            Ok(c) => prepared.compiled = Some(std::sync::Arc::new(c)),
+            Err(e) => problems.push(e),
+        }
+    }
+    prepared.problems = problems;
+    prepared
 }
 
-fn kind_name(ty: &ExternType) -> &'static str {
-    match ty {
-        ExternType::Func(_) => "function",
-        ExternType::Global(_) => "global",
-        ExternType::Table(_) => "table",
-        ExternType::Memory(_) => "memory",
-        ExternType::Tag(_) => "tag",
+/// Compiles on a thread of its own and waits at most `budget_ms`. A compile
+/// over budget is refused; its thread is left to finish in the background
+/// (bounded by the shape bounds checked before) and its result dropped.
+fn compile_within(engine: &Engine, wasm: Vec<u8>, budget_ms: u64) -> Result<Module, String> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let engine = engine.clone();
+    std::thread::Builder::new()
+        .name("hongbao-compile".into())
+        .spawn(move || {
+            let _ = tx.send(Module::from_binary(&engine, &wasm));
+        })
+        .map_err(|e| format!("cannot start the compiler thread: {e}"))?;
+    match rx.recv_timeout(std::time::Duration::from_millis(budget_ms)) {
+        Ok(Ok(module)) => Ok(module),
+        Ok(Err(e)) => Err(format!("does not compile: {e:#}")),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(format!(
+            "compilation took longer than compile_timeout_ms = {budget_ms}"
+        )),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            Err("the compiler stopped without an answer".into())
+        }
     }
 }
 
 impl CompiledModule {
-    /// Validates and compiles `bytes` (binary Wasm, or the WAT text format).
-    ///
-    /// Checks everything that does not depend on a rule's limits: the module
-    /// size against [`MODULE_BYTES_CEILING`], that it compiles under the
-    /// sandbox's feature set, that every import is an allowed host import
-    /// with its exact signature, and that the ABI exports exist with their
-    /// exact signatures.
+    /// Inspects, compiles and links `bytes` (binary Wasm, or the WAT text
+    /// format): see [`prepare`].
     ///
     /// # Errors
     ///
-    /// Returns every problem found, one sentence each, naming the import,
-    /// export or limit at fault.
+    /// Returns every limit-independent problem found, one sentence each,
+    /// naming the import, export or bound at fault.
     pub fn compile(sandbox: &Sandbox, bytes: &[u8]) -> Result<CompiledModule, Vec<String>> {
-        let size_bytes = bytes.len() as u64;
-        if size_bytes > MODULE_BYTES_CEILING {
-            return Err(vec![format!(
-                "module of {size_bytes} bytes exceeds the {MODULE_BYTES_CEILING}-byte ceiling"
-            )]);
-        }
-        let digest = digest(bytes);
-        let wasm = if bytes.starts_with(b"\0asm") {
-            std::borrow::Cow::Borrowed(bytes)
-        } else {
-            match wat::parse_bytes(bytes) {
-                Ok(w) => w,
-                Err(e) => return Err(vec![format!("not a wasm binary, and not valid WAT: {e}")]),
-            }
-        };
-        // Bound the compiler's work before it starts.
-        let (_, shape_problems) = super::shape::check(&wasm);
-        if !shape_problems.is_empty() {
-            return Err(shape_problems);
-        }
-        let module = match Module::from_binary(sandbox.engine(), &wasm) {
-            Ok(m) => m,
-            Err(e) => return Err(vec![format!("does not compile: {e:#}")]),
-        };
-
-        let mut problems = Vec::new();
-        check_imports(&module, &mut problems);
-        let memory = check_export(&module, EXPORT_MEMORY, &mut problems, |ty| match ty {
-            ExternType::Memory(m) if m.is_64() => Some("must be a 32-bit memory".into()),
-            ExternType::Memory(m) if m.is_shared() => Some("must not be shared".into()),
-            ExternType::Memory(m) if m.page_size() != WASM_PAGE_BYTES => {
-                Some("must use 64 KiB pages".into())
-            }
-            ExternType::Memory(_) => None,
-            other => Some(format!("must be a memory, found a {}", kind_name(other))),
-        });
-        let abi_version = check_func(
-            &module,
-            EXPORT_ABI_VERSION,
-            &[],
-            &[ValType::I32],
-            &mut problems,
-        );
-        let alloc = check_func(
-            &module,
-            EXPORT_ALLOC,
-            &[ValType::I32],
-            &[ValType::I32],
-            &mut problems,
-        );
-        let mut hooks = [None, None];
-        for hook in Hook::ALL {
-            let name = abi::hook_export(hook);
-            if module.get_export(name).is_some() {
-                hooks[hook_index(hook)] = check_func(
-                    &module,
-                    name,
-                    &[ValType::I32, ValType::I32],
-                    &[ValType::I64],
-                    &mut problems,
-                );
-            }
-        }
-        if hooks.iter().all(Option::is_none) && problems.is_empty() {
-            problems.push(format!(
-                "exports no hook: expected {} and/or {}",
-                abi::EXPORT_CLAIM,
-                abi::EXPORT_PAYOUT
-            ));
-        }
-        let resources = module.resources_required();
-        if resources.num_memories > 1 {
-            problems.push(format!(
-                "defines {} memories; at most one",
-                resources.num_memories
-            ));
-        }
-        if resources.num_tables > 1 {
-            problems.push(format!(
-                "defines {} tables; at most one",
-                resources.num_tables
-            ));
-        }
-        let pre = match sandbox.linker().instantiate_pre(&module) {
-            Ok(pre) => Some(pre),
-            Err(e) => {
-                if problems.is_empty() {
-                    problems.push(format!("cannot be linked: {e:#}"));
-                }
-                None
-            }
-        };
-        match (memory, abi_version, alloc, pre) {
-            (Some(memory), Some(abi_version), Some(alloc), Some(pre)) if problems.is_empty() => {
-                Ok(CompiledModule {
-                    digest,
-                    size_bytes,
-                    min_memory_bytes: resources
-                        .max_initial_memory_size
-                        .unwrap_or(0)
-                        .saturating_mul(WASM_PAGE_BYTES),
-                    min_table_elements: resources.max_initial_table_size.unwrap_or(0),
-                    pre,
-                    memory,
-                    abi_version,
-                    alloc,
-                    hooks,
-                })
-            }
-            _ => Err(problems),
+        let prepared = prepare(sandbox, bytes);
+        match prepared.compiled {
+            Some(c) if prepared.problems.is_empty() => Ok((*c).clone()),
+            _ => Err(prepared.problems),
         }
     }
 
-    /// Problems that stop this module from running under `limits` for
-    /// `hooks`: size, initial memory and table, and missing hook exports.
-    pub fn check_fits(&self, limits: &Limits, hooks: &[Hook]) -> Vec<String> {
-        let mut problems = Vec::new();
-        if self.size_bytes > limits.module_bytes_max {
-            problems.push(format!(
-                "module of {} bytes exceeds module_bytes_max = {}",
-                self.size_bytes, limits.module_bytes_max
-            ));
-        }
-        if self.min_memory_bytes > limits.memory_bytes_max {
-            problems.push(format!(
-                "initial memory of {} bytes exceeds memory_bytes_max = {}",
-                self.min_memory_bytes, limits.memory_bytes_max
-            ));
-        }
-        if self.min_table_elements > limits.table_elements_max {
-            problems.push(format!(
-                "initial table of {} elements exceeds table_elements_max = {}",
-                self.min_table_elements, limits.table_elements_max
-            ));
-        }
-        for &hook in hooks {
-            if self.hook(hook).is_none() {
-                problems.push(format!(
-                    "configured for hook {hook} but does not export {}",
-                    abi::hook_export(hook)
-                ));
+    fn link(
+        sandbox: &Sandbox,
+        module: &Module,
+        prepared: &Prepared,
+    ) -> Result<CompiledModule, String> {
+        let pre = sandbox
+            .linker()
+            .instantiate_pre(module)
+            .map_err(|e| format!("cannot be linked: {e:#}"))?;
+        let export = |name: &str| {
+            module
+                .get_export_index(name)
+                .ok_or_else(|| format!("missing required export {name}"))
+        };
+        let mut hooks = [None, None];
+        for hook in Hook::ALL {
+            if prepared.facts.exports_hook(hook) {
+                hooks[hook_index(hook)] = Some(export(abi::hook_export(hook))?);
             }
         }
-        problems
+        Ok(CompiledModule {
+            digest: prepared.digest.clone(),
+            facts: prepared.facts.clone(),
+            pre,
+            memory: export(EXPORT_MEMORY)?,
+            alloc: export(EXPORT_ALLOC)?,
+            hooks,
+        })
+    }
+
+    /// Problems that stop this module from running under `limits` for
+    /// `hooks`: size, declared memory and table, and missing hook exports.
+    pub fn check_fits(&self, limits: &Limits, hooks: &[Hook]) -> Vec<String> {
+        self.facts.check_fits(limits, hooks)
     }
 
     /// SHA-256 of the module's bytes as loaded, lowercase hex.
@@ -264,7 +248,12 @@ impl CompiledModule {
 
     /// The module's size in bytes.
     pub fn size_bytes(&self) -> u64 {
-        self.size_bytes
+        self.facts.size_bytes
+    }
+
+    /// What the module declares.
+    pub fn facts(&self) -> &ModuleFacts {
+        &self.facts
     }
 
     /// The hooks the module exports.
@@ -282,93 +271,4 @@ impl CompiledModule {
     pub(crate) fn pre(&self) -> &InstancePre<CallState> {
         &self.pre
     }
-}
-
-/// A name from the module, safe to print: escaped when it holds anything
-/// but printable characters, so a module cannot forge lines of output.
-fn shown(name: &str) -> std::borrow::Cow<'_, str> {
-    if name.chars().all(|c| !c.is_control()) && name.len() <= 200 {
-        std::borrow::Cow::Borrowed(name)
-    } else {
-        let escaped: String = name
-            .chars()
-            .take(200)
-            .flat_map(char::escape_debug)
-            .collect();
-        std::borrow::Cow::Owned(format!("\"{escaped}\""))
-    }
-}
-
-fn check_imports(module: &Module, problems: &mut Vec<String>) {
-    for import in module.imports() {
-        let (m, n) = (shown(import.module()), shown(import.name()));
-        let (raw_m, raw_n) = (import.module(), import.name());
-        let allowed = ALLOWED_IMPORTS
-            .iter()
-            .find(|(am, an, _, _)| *am == raw_m && *an == raw_n);
-        let Some((_, _, params, results)) = allowed else {
-            let list: Vec<String> = ALLOWED_IMPORTS
-                .iter()
-                .map(|(am, an, p, r)| format!("{am}.{an} {}", expected_signature(p, r)))
-                .collect();
-            problems.push(format!(
-                "imports {m}.{n} ({}), which the host does not provide; allowed imports: {}",
-                kind_name(&import.ty()),
-                list.join(", ")
-            ));
-            continue;
-        };
-        match import.ty() {
-            ExternType::Func(ft) => {
-                let want = expected_signature(params, results);
-                let got = func_signature(&ft);
-                if got != want {
-                    problems.push(format!(
-                        "imports {m}.{n} with signature {got}, but the host provides {want}"
-                    ));
-                }
-            }
-            other => problems.push(format!(
-                "imports {m}.{n} as a {}, but the host provides a function",
-                kind_name(&other)
-            )),
-        }
-    }
-}
-
-fn check_export(
-    module: &Module,
-    name: &str,
-    problems: &mut Vec<String>,
-    check: impl FnOnce(&ExternType) -> Option<String>,
-) -> Option<ModuleExport> {
-    let Some(ty) = module.get_export(name) else {
-        problems.push(format!("missing required export {name}"));
-        return None;
-    };
-    if let Some(why) = check(&ty) {
-        problems.push(format!("export {name} {why}"));
-        return None;
-    }
-    module.get_export_index(name)
-}
-
-fn check_func(
-    module: &Module,
-    name: &str,
-    params: &[ValType],
-    results: &[ValType],
-    problems: &mut Vec<String>,
-) -> Option<ModuleExport> {
-    let want = expected_signature(params, results);
-    check_export(module, name, problems, |ty| match ty {
-        ExternType::Func(ft) => {
-            let got = func_signature(ft);
-            (got != want).then(|| format!("has signature {got}, expected {want}"))
-        }
-        other => Some(format!(
-            "must be a function {want}, found a {}",
-            kind_name(other)
-        )),
-    })
 }

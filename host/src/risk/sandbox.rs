@@ -17,11 +17,13 @@ use wasmtime::{
     WasmFeatures,
 };
 
+use super::cache::ModuleCache;
 use super::host_imports;
 use super::limits::{
     EPOCH_TICK_MS, EngineLimits, LimitError, MEMORY_BYTES_CEILING, TABLE_ELEMENTS_CEILING,
 };
 use super::store::CallState;
+use super::workers::Workers;
 
 /// Why the sandbox could not be built.
 #[derive(Debug, Error)]
@@ -87,6 +89,8 @@ pub struct Sandbox {
     linker: Linker<CallState>,
     limits: EngineLimits,
     tuning: PoolTuning,
+    workers: Workers,
+    cache: Option<ModuleCache>,
     _ticker: Ticker,
 }
 
@@ -125,11 +129,20 @@ impl Sandbox {
         host_imports::define(&mut linker).map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
         let ticker = Ticker::start(engine.clone())
             .map_err(|e| SandboxError::Engine(format!("cannot start the epoch ticker: {e}")))?;
+        let workers = Workers::start(limits.workers as usize).map_err(SandboxError::Engine)?;
+        let cache = limits
+            .module_cache_dir
+            .as_deref()
+            .map(|dir| ModuleCache::open(dir, &engine))
+            .transpose()
+            .map_err(SandboxError::Engine)?;
         Ok(Sandbox {
             engine,
             linker,
             limits: limits.clone(),
             tuning: tuning.clone(),
+            workers,
+            cache,
             _ticker: ticker,
         })
     }
@@ -142,6 +155,16 @@ impl Sandbox {
     /// The linker holding the host imports (and nothing else).
     pub fn linker(&self) -> &Linker<CallState> {
         &self.linker
+    }
+
+    /// The on-disk cache of compiled modules, if configured.
+    pub fn cache(&self) -> Option<&ModuleCache> {
+        self.cache.as_ref()
+    }
+
+    /// The threads guest code runs on.
+    pub fn workers(&self) -> &Workers {
+        &self.workers
     }
 
     /// The engine-wide limits in force.

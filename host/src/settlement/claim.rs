@@ -1,13 +1,14 @@
 //! Claims: a user asks for a share; the rules decide; the share is reserved,
 //! held for review, left claimable, or the user is frozen.
 
-use rules_sdk::{Amount, ClaimRequest, Hook, Verdict};
+use rules_sdk::{Amount, ClaimFacts, ClaimRequest, Hook, Verdict};
 use serde::Serialize;
 
-use super::record::{DecisionInput, DecisionRecord, Outcome};
+use super::inflight::{Pending, Step};
+use super::record::{DecisionInput, DecisionRecord, Outcome, Status};
 use super::{Settlement, SettlementError, transfer_id};
 use crate::ledger::{Account, LedgerOp, LedgerStore};
-use crate::risk::Evaluator;
+use crate::risk::Evaluation;
 use crate::velocity::ClaimQuery;
 
 /// Where a successful claim stands.
@@ -103,15 +104,45 @@ pub(super) struct ClaimArgs<'a> {
     pub account_created_at: Option<i64>,
 }
 
+/// A claim whose share is set aside while its rules decide.
+pub(super) struct PendingClaim {
+    pub request: ClaimRequest,
+    pub facts: ClaimFacts,
+    /// The share set aside.
+    pub share: u32,
+    device: Option<String>,
+    ip: Option<String>,
+    account_created_at: Option<i64>,
+    utc_offset_minutes: i32,
+}
+
+impl PendingClaim {
+    /// The velocity query of this claim.
+    fn query(&self) -> ClaimQuery<'_> {
+        ClaimQuery {
+            user: &self.request.user_id,
+            device: self.device.as_deref(),
+            ip: self.ip.as_deref(),
+            campaign: self.request.campaign_id.as_deref(),
+            account_created_at: self.account_created_at,
+            utc_offset_minutes: self.utc_offset_minutes,
+        }
+    }
+}
+
 impl<S: LedgerStore> Settlement<S> {
-    /// Checks the claim, runs the claim rules, and moves money by verdict.
-    pub(super) fn claim(
+    /// Checks the claim, computes its facts and sets its share aside for
+    /// the rules to decide; [`Step::Wait`] while another request of the
+    /// same user is being decided, or while the packet has no open share
+    /// but some set aside (one may come back).
+    pub(super) fn begin_claim(
         &mut self,
         now: i64,
         req: ClaimArgs<'_>,
-        rules: &dyn Evaluator,
-        out: &mut Outcome,
-    ) -> Result<(), SettlementError> {
+    ) -> Result<Step, SettlementError> {
+        if self.in_flight.users.contains(req.user) {
+            return Ok(Step::Wait);
+        }
         if self.payouts.contains_key(req.id) {
             return Err(SettlementError::IdInUse {
                 id: req.id.to_string(),
@@ -142,11 +173,21 @@ impl<S: LedgerStore> Settlement<S> {
                 user: req.user.to_string(),
             });
         }
-        let empty = || SettlementError::PacketEmpty {
-            packet: req.packet.to_string(),
+        let Some(share) = packet.next_open() else {
+            if packet.has_claiming() {
+                return Ok(Step::Wait);
+            }
+            return Err(SettlementError::PacketEmpty {
+                packet: req.packet.to_string(),
+            });
         };
-        let share = packet.next_open().ok_or_else(empty)?;
-        let amount = packet.shares.get(share as usize).ok_or_else(empty)?.amount;
+        let amount = packet
+            .shares
+            .get(share as usize)
+            .ok_or_else(|| SettlementError::PacketEmpty {
+                packet: req.packet.to_string(),
+            })?
+            .amount;
 
         let request = ClaimRequest {
             claim_id: req.id.to_string(),
@@ -159,85 +200,170 @@ impl<S: LedgerStore> Settlement<S> {
             device_id: req.device.map(str::to_string),
             ip: req.ip.map(str::to_string),
         };
+        let utc_offset_minutes = self.config.utc_offset_minutes(&request.merchant_id);
         let query = ClaimQuery {
             user: req.user,
             device: req.device,
             ip: req.ip,
             campaign: request.campaign_id.as_deref(),
             account_created_at: req.account_created_at,
-            utc_offset_minutes: self.config.utc_offset_minutes(&request.merchant_id),
+            utc_offset_minutes,
         };
         let facts = self.velocity.claim_facts(now, &query);
-        let evaluation = rules.claim(now, &request, &facts);
+        let pending = PendingClaim {
+            facts,
+            share,
+            device: req.device.map(str::to_string),
+            ip: req.ip.map(str::to_string),
+            account_created_at: req.account_created_at,
+            utc_offset_minutes,
+            request,
+        };
+        if let Some(packet) = self.packets.get_mut(req.packet) {
+            packet.set_aside(share);
+        }
+        Ok(Step::Decide(Box::new(Pending::Claim(pending))))
+    }
+
+    /// Moves money for the verdict of a claim begun by
+    /// [`Settlement::begin_claim`]; the share set aside becomes taken, or
+    /// goes back to the packet.
+    pub(super) fn finish_claim(
+        &mut self,
+        now: i64,
+        pending: PendingClaim,
+        evaluation: Evaluation,
+        out: &mut Outcome,
+    ) {
         let verdict = evaluation.verdict;
-        let moved = self.settle_claim(now, &req, share, amount, verdict, &query);
+        let moved = self.settle_claim(now, &pending, verdict);
         out.verdict = Some(verdict);
         out.decision = Some(DecisionRecord {
-            request_id: req.id.to_string(),
+            request_id: pending.request.claim_id.clone(),
             hook: Hook::Claim,
             at: now,
             verdict,
             reason: evaluation.reason,
             rules: evaluation.rules,
-            input: DecisionInput::Claim { request, facts },
+            input: DecisionInput::Claim {
+                request: pending.request,
+                facts: pending.facts,
+            },
         });
-        out.amount = moved?;
-        Ok(())
+        match moved {
+            Ok(amount) => out.amount = amount,
+            Err(e) => {
+                out.status = Status::Refused(e);
+                out.amount = Amount::ZERO;
+            }
+        }
     }
 
-    /// Moves money for a claim's verdict; returns the amount moved.
+    /// Moves money for a claim's verdict; returns the amount moved. When
+    /// nothing is reserved or held (deny, freeze, or a refused ledger
+    /// step), the share set aside goes back to the packet.
     fn settle_claim(
         &mut self,
         now: i64,
-        req: &ClaimArgs<'_>,
-        share: u32,
-        amount: Amount,
+        pending: &PendingClaim,
         verdict: Verdict,
-        query: &ClaimQuery<'_>,
     ) -> Result<Amount, SettlementError> {
-        let escrow = Account::Escrow(req.packet.to_string());
+        let req = &pending.request;
+        let (id, user, packet_id) = (&req.claim_id, &req.user_id, &req.packet_id);
+        let escrow = Account::Escrow(packet_id.clone());
+        let expired = self.packets.get(packet_id).is_some_and(|p| p.expired);
+        // The share goes back to the packet; refunded at once if it expired.
+        let refund = expired.then(|| LedgerOp::Post {
+            id: transfer_id("claim", id, "refund"),
+            debit: escrow.clone(),
+            credit: Account::MerchantAvailable(req.merchant_id.clone()),
+            amount: req.amount,
+        });
         let state = match verdict {
             Verdict::Allow => {
-                let reservation = transfer_id("claim", req.id, "reserve");
-                self.ledger.pending(
-                    reservation.clone(),
-                    escrow,
-                    Account::Wallet(req.user.to_string()),
-                    amount,
-                )?;
-                ClaimState::Reserved { reservation }
+                let reservation = transfer_id("claim", id, "reserve");
+                self.ledger
+                    .pending(
+                        reservation.clone(),
+                        escrow,
+                        Account::Wallet(user.clone()),
+                        req.amount,
+                    )
+                    .map(|()| ClaimState::Reserved { reservation })
             }
-            Verdict::Review => {
-                self.ledger.post(
-                    transfer_id("claim", req.id, "hold"),
+            Verdict::Review => self
+                .ledger
+                .post(
+                    transfer_id("claim", id, "hold"),
                     escrow,
                     Account::ReviewHold,
-                    amount,
-                )?;
-                self.user_mut(req.user).held.insert(req.id.to_string());
-                ClaimState::HeldForReview
+                    req.amount,
+                )
+                .map(|()| ClaimState::HeldForReview),
+            Verdict::Deny => {
+                let done = match refund {
+                    Some(op) => self.ledger.apply(vec![op]),
+                    None => Ok(()),
+                };
+                self.put_back(packet_id, pending.share, done.is_ok());
+                return done.map(|()| Amount::ZERO).map_err(Into::into);
             }
-            Verdict::Deny => return Ok(Amount::ZERO),
             Verdict::Freeze => {
-                return self.freeze_user(req.user, "claim", req.id, Vec::new(), None);
+                let ops = refund.into_iter().collect();
+                let done = self.freeze_user(user, "claim", id, ops, None);
+                self.put_back(packet_id, pending.share, done.is_ok());
+                return done;
             }
         };
-        if let Some(packet) = self.packets.get_mut(req.packet) {
-            packet.take(share, req.user, req.id);
+        let state = match state {
+            Ok(state) => state,
+            Err(e) => {
+                // Nothing moved: the share is open again, or refunded if
+                // that can be done.
+                let refunded = match refund {
+                    Some(op) => self.ledger.apply(vec![op]).is_ok(),
+                    None => true,
+                };
+                self.put_back(packet_id, pending.share, refunded);
+                return Err(e.into());
+            }
+        };
+        if state == ClaimState::HeldForReview {
+            self.user_mut(user).held.insert(id.clone());
+        }
+        if let Some(packet) = self.packets.get_mut(packet_id) {
+            packet.take(pending.share, user, id);
         }
         self.claims.insert(
-            req.id.to_string(),
+            id.clone(),
             Claim {
-                packet: req.packet.to_string(),
-                user: req.user.to_string(),
-                share,
-                amount,
+                packet: packet_id.clone(),
+                user: user.clone(),
+                share: pending.share,
+                amount: req.amount,
                 at: now,
                 state,
             },
         );
-        self.velocity.record_claim(now, query, amount);
-        Ok(amount)
+        let at = self.velocity_now(now);
+        self.velocity.record_claim(at, &pending.query(), req.amount);
+        Ok(req.amount)
+    }
+
+    /// Returns a share set aside to its packet; `refunded` says whether
+    /// the refund of an expired packet's share went through the ledger.
+    fn put_back(&mut self, packet_id: &str, share: u32, refunded: bool) {
+        let Some(packet) = self.packets.get_mut(packet_id) else {
+            return;
+        };
+        if packet.expired && !refunded {
+            // Only a failing ledger store gets here: the money is still in
+            // escrow, so the share stays set aside rather than be marked
+            // refunded without its transfer.
+            return;
+        }
+        let fen = packet.put_back(share);
+        self.refunded_fen = self.refunded_fen.saturating_add(fen);
     }
 
     /// Returns the share of `claim_id` to its packet after `ops` (which

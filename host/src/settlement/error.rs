@@ -147,6 +147,15 @@ pub enum SettlementError {
         /// The request id.
         id: String,
     },
+    /// A request with this id is being decided right now, and the caller
+    /// asked not to wait for it. Not stored: a later attempt is begun anew.
+    #[error("{kind} {id} is being decided; retry with the same id")]
+    InProgress {
+        /// The request kind.
+        kind: &'static str,
+        /// The request id.
+        id: String,
+    },
     /// The ledger refused a transfer; a bug or a store failure, since the
     /// core checks every request before it moves money.
     #[error("ledger refused: {0}")]
@@ -175,6 +184,7 @@ impl SettlementError {
             SettlementError::IdInUse { .. } => "id-in-use",
             SettlementError::NotFrozen { .. } => "not-frozen",
             SettlementError::Conflict { .. } => "conflict",
+            SettlementError::InProgress { .. } => "in-progress",
             SettlementError::Ledger(_) => "ledger",
         }
     }

@@ -3,8 +3,10 @@
 //! Before every event the core expires each packet whose `expires_at` is at
 //! or before the event's time, in `(expires_at, packet id)` order, so a
 //! claim at exactly `expires_at` finds the packet expired. The refund is the
-//! escrow's *available* balance: shares reserved for a payout stay in
-//! escrow and stay payable. A share that returns to escrow later (a denied
+//! packet's *open* shares: shares reserved for a payout stay in escrow and
+//! stay payable, and a share set aside for a claim whose rules are still
+//! deciding stays in escrow until the verdict (see
+//! [`super::SharedSettlement`]). A share that returns to escrow later (a denied
 //! payout, a rejected review) is refunded at that moment instead; see
 //! [`super::Packet::give_back`].
 
@@ -44,7 +46,9 @@ impl<S: LedgerStore> Settlement<S> {
         let merchant = packet.merchant.clone();
         let expires_at = packet.expires_at;
         let escrow = Account::Escrow(packet_id.to_string());
-        let available = self.ledger.balance(&escrow).available_fen();
+        // Sequentially this equals the escrow's available balance; with a
+        // claim being decided, its share is in neither.
+        let available = packet.open_fen();
         if available > 0 {
             self.ledger.post(
                 transfer_id("expire", packet_id, "refund"),

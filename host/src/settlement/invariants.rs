@@ -47,9 +47,12 @@ impl<S: LedgerStore> Settlement<S> {
     /// - the ledger's own: posted balances sum to zero, pending debits equal
     ///   pending credits, no account that must be non-negative is negative;
     /// - per packet: its shares sum to its total, every share is at least
-    ///   0.01, claimed + refunded + still in escrow (open, reserved or held)
-    ///   equals what was funded, the escrow's ledger balance equals its open
-    ///   shares plus its reservations, nothing is open after expiry;
+    ///   0.01, claimed + being claimed + refunded + open equals what was
+    ///   funded, the escrow's ledger balance equals its open shares plus the
+    ///   shares set aside for claims being decided plus its reservations,
+    ///   nothing is open after expiry;
+    /// - every share set aside is held by exactly one claim being decided
+    ///   ([`super::SharedSettlement`]), and no two such claims hold one share;
     /// - each share is held by at most one claim, and exactly the taken
     ///   shares are held; each user holds at most one share per packet;
     /// - the review hold equals the shares held for review, and refunds add
@@ -74,6 +77,18 @@ impl<S: LedgerStore> Settlement<S> {
             users,
         } = self.check_claims()?;
         self.check_payouts()?;
+        let set_aside: HashSet<(&str, u32)> = self
+            .in_flight
+            .claims
+            .values()
+            .map(|(packet, share)| (packet.as_str(), *share))
+            .collect();
+        if set_aside.len() != self.in_flight.claims.len() {
+            return Err(InvariantError::Totals(
+                "two claims being decided hold the same share".into(),
+            ));
+        }
+        let mut set_aside_found = 0usize;
         let mut refunded_fen: i64 = 0;
         for (id, packet) in &self.packets {
             let err = |detail: String| InvariantError::Packet {
@@ -81,6 +96,7 @@ impl<S: LedgerStore> Settlement<S> {
                 detail,
             };
             let (mut open, mut taken, mut refunded, mut taken_count) = (0i64, 0i64, 0i64, 0usize);
+            let mut claiming = 0i64;
             for (i, share) in packet.shares.iter().enumerate() {
                 let fen = share.amount.fen();
                 if fen < SHARE_FEN_MIN {
@@ -100,12 +116,22 @@ impl<S: LedgerStore> Settlement<S> {
                         taken_count += 1;
                     }
                     ShareState::Refunded => refunded += fen,
+                    ShareState::Claiming => {
+                        claiming += fen;
+                        let index = u32::try_from(i).unwrap_or(u32::MAX);
+                        if !set_aside.contains(&(id.as_str(), index)) {
+                            return Err(err(format!(
+                                "share {i} is set aside, but no claim being decided holds it"
+                            )));
+                        }
+                        set_aside_found += 1;
+                    }
                 }
             }
             let total = packet.total.fen();
-            if open + taken + refunded != total {
+            if open + taken + claiming + refunded != total {
                 return Err(err(format!(
-                    "claimed {taken} + refunded {refunded} + open {open} fen != funded {total} fen"
+                    "claimed {taken} + being claimed {claiming} + refunded {refunded} + open {open} fen != funded {total} fen"
                 )));
             }
             if refunded != packet.refunded_fen() {
@@ -127,15 +153,21 @@ impl<S: LedgerStore> Settlement<S> {
                 )));
             }
             let escrow = self.ledger.balance(&Account::Escrow(id.clone()));
-            if escrow.posted_fen != open + reserved
+            if escrow.posted_fen != open + claiming + reserved
                 || escrow.debits_pending_fen != reserved
                 || escrow.credits_pending_fen != 0
             {
                 return Err(err(format!(
-                    "escrow {escrow:?} but open shares make {open} fen and reservations {reserved} fen"
+                    "escrow {escrow:?} but open shares make {open} fen, shares being claimed {claiming} fen and reservations {reserved} fen"
                 )));
             }
             refunded_fen += refunded;
+        }
+        if set_aside_found != set_aside.len() {
+            return Err(InvariantError::Totals(format!(
+                "{} claims being decided, {set_aside_found} shares set aside",
+                set_aside.len()
+            )));
         }
         if refunded_fen != self.refunded_fen {
             return Err(InvariantError::Totals(format!(

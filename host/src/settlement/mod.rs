@@ -20,6 +20,14 @@
 //! Every step that moves money is one all-or-nothing ledger batch, so a
 //! refused step leaves nothing behind. Time is logical: it comes from the
 //! events, never from the wall clock, so a traffic file replays exactly.
+//!
+//! A claim or payout runs in two phases (`inflight.rs`): check and set
+//! aside, then the rules, then move the money. [`Settlement::apply`] runs
+//! them in a row; [`SharedSettlement`] runs them from many threads with the
+//! rules outside its lock. [`simulation`] is the seeded simulation that
+//! checks every invariant after every step. `MONEY.md` at the repository
+//! root lists the invariants, the tests that enforce them, and what a
+//! caller can rely on.
 
 mod claim;
 mod config;
@@ -27,11 +35,14 @@ mod error;
 mod expiry;
 mod freeze;
 mod idempotency;
+mod inflight;
 mod invariants;
 mod packet;
 mod payout;
 mod record;
 mod review;
+mod shared;
+pub mod simulation;
 mod summary;
 #[cfg(test)]
 mod tests;
@@ -47,6 +58,7 @@ pub use freeze::{FrozenFrom, FrozenShare, User};
 pub use packet::{Packet, Share, ShareState};
 pub use payout::{HOST_REASON_USER_FROZEN, Payout, PayoutState};
 pub use record::{DecisionInput, DecisionRecord, Expiry, Outcome, Status};
+pub use shared::{HOST_REASON_EVALUATOR_PANIC, SharedSettlement};
 pub use summary::MoneySummary;
 
 use crate::event::Event;
@@ -54,6 +66,7 @@ use crate::ledger::{Account, Ledger, LedgerStore, MemoryStore, fen_to_amount};
 use crate::risk::Evaluator;
 use crate::velocity::Velocity;
 use idempotency::{Requests, Seen};
+use inflight::{Begun, InFlight, Step};
 
 /// The settlement core. One instance owns one shard's money and state.
 pub struct Settlement<S = MemoryStore> {
@@ -69,6 +82,8 @@ pub struct Settlement<S = MemoryStore> {
     users: HashMap<String, User>,
     velocity: Velocity,
     requests: Requests,
+    /// Claims and payouts being decided (see `inflight.rs`).
+    in_flight: InFlight,
     /// Refunded to merchants so far (expiries and late returns), in fen.
     refunded_fen: i64,
 }
@@ -95,6 +110,7 @@ impl<S: LedgerStore> Settlement<S> {
             users: HashMap::new(),
             velocity: Velocity::new(),
             requests: Requests::default(),
+            in_flight: InFlight::default(),
             refunded_fen: 0,
         }
     }
@@ -113,50 +129,37 @@ impl<S: LedgerStore> Settlement<S> {
     /// with a different body it is a conflict. Refused requests are stored
     /// too, so an id that failed stays failed.
     pub fn apply(&mut self, event: &Event, rules: &dyn Evaluator) -> Outcome {
-        let now = self.clock.map_or(event.at(), |clock| clock.max(event.at()));
-        self.clock = Some(now);
-        let expired = self.expire_due(now);
-        let mut outcome = match self.requests.seen(event) {
-            Seen::Replay(stored) => Outcome {
-                replay: true,
-                ..stored.clone()
-            },
-            Seen::Conflict => {
-                let mut outcome = Outcome::new(event, now);
-                outcome.status = Status::Conflict(SettlementError::Conflict {
-                    kind: event.kind(),
-                    id: outcome.request_id.clone(),
-                });
-                outcome
+        match self.begin(event) {
+            Begun::Done(outcome) => outcome,
+            Begun::Decide(ticket) => {
+                let evaluation = ticket.evaluate(rules);
+                self.finish(ticket, evaluation)
             }
-            Seen::New => {
-                let mut outcome = Outcome::new(event, now);
-                if let Err(e) = self.execute(event, now, rules, &mut outcome) {
-                    outcome.status = Status::Refused(e);
-                    outcome.amount = Amount::ZERO;
-                }
-                self.requests.remember(event, &outcome);
-                outcome
+            // Only when a `SharedSettlement` left a request in flight,
+            // which it never does between its calls.
+            Begun::Wait(expired) => {
+                inflight::in_progress(event, self.clock.unwrap_or(event.at()), expired)
             }
-        };
-        outcome.expired = expired;
-        outcome
+        }
     }
 
+    /// Checks and carries out a new request; a claim or payout stops at
+    /// [`Step::Decide`] for the rules.
     fn execute(
         &mut self,
         event: &Event,
         now: i64,
-        rules: &dyn Evaluator,
         out: &mut Outcome,
-    ) -> Result<(), SettlementError> {
+    ) -> Result<Step, SettlementError> {
         match event {
             Event::Deposit {
                 id,
                 merchant,
                 amount,
                 ..
-            } => self.deposit(id, merchant, *amount, out),
+            } => self
+                .deposit(id, merchant, *amount, out)
+                .map(|()| Step::Done),
             Event::CreatePacket {
                 id,
                 merchant,
@@ -166,19 +169,21 @@ impl<S: LedgerStore> Settlement<S> {
                 campaign,
                 expires_in,
                 ..
-            } => self.create_packet(
-                now,
-                packet::CreatePacket {
-                    id,
-                    merchant,
-                    total: *total,
-                    shares: *shares,
-                    split: *split,
-                    campaign: campaign.as_deref(),
-                    expires_in: *expires_in,
-                },
-                out,
-            ),
+            } => self
+                .create_packet(
+                    now,
+                    packet::CreatePacket {
+                        id,
+                        merchant,
+                        total: *total,
+                        shares: *shares,
+                        split: *split,
+                        campaign: campaign.as_deref(),
+                        expires_in: *expires_in,
+                    },
+                    out,
+                )
+                .map(|()| Step::Done),
             Event::Claim {
                 id,
                 packet,
@@ -187,7 +192,7 @@ impl<S: LedgerStore> Settlement<S> {
                 ip,
                 account_created_at,
                 ..
-            } => self.claim(
+            } => self.begin_claim(
                 now,
                 claim::ClaimArgs {
                     id,
@@ -197,8 +202,6 @@ impl<S: LedgerStore> Settlement<S> {
                     ip: ip.as_deref(),
                     account_created_at: *account_created_at,
                 },
-                rules,
-                out,
             ),
             Event::Payout {
                 id,
@@ -206,7 +209,7 @@ impl<S: LedgerStore> Settlement<S> {
                 device,
                 ip,
                 ..
-            } => self.payout(
+            } => self.begin_payout(
                 now,
                 payout::PayoutArgs {
                     id,
@@ -214,18 +217,39 @@ impl<S: LedgerStore> Settlement<S> {
                     device: device.as_deref(),
                     ip: ip.as_deref(),
                 },
-                rules,
-                out,
             ),
             Event::ResolveReview {
                 id,
                 target,
                 decision,
                 ..
-            } => self.resolve_review(now, id, target, *decision, out),
-            Event::Unfreeze { id, user, .. } => self.unfreeze(id, user, out),
-            Event::Tick { .. } => Ok(()),
+            } => {
+                if self
+                    .review_target_user(target)
+                    .is_some_and(|u| self.user_busy(u))
+                {
+                    return Ok(Step::Wait);
+                }
+                self.resolve_review(now, id, target, *decision, out)
+                    .map(|()| Step::Done)
+            }
+            Event::Unfreeze { id, user, .. } => {
+                if self.user_busy(user) {
+                    return Ok(Step::Wait);
+                }
+                self.unfreeze(id, user, out).map(|()| Step::Done)
+            }
+            Event::Tick { .. } => Ok(Step::Done),
         }
+    }
+
+    /// The user whose claim or payout `target` names, if any.
+    fn review_target_user(&self, target: &str) -> Option<&str> {
+        let claim = match self.payouts.get(target) {
+            Some(p) => self.claims.get(&p.claim),
+            None => self.claims.get(target),
+        };
+        claim.map(|c| c.user.as_str())
     }
 
     /// External → merchant available.

@@ -18,6 +18,11 @@ use crate::split::split;
 pub enum ShareState {
     /// In escrow, claimable.
     Open,
+    /// Set aside for a claim whose rules are still deciding (see
+    /// [`super::SharedSettlement`]): no other claim gets it and an expiry
+    /// does not refund it. The claim's verdict makes it taken, or open
+    /// (refunded if the packet expired meanwhile) again.
+    Claiming,
     /// Held by a claim (reserved, under review, paid or frozen).
     Taken,
     /// Returned to the funding merchant after the packet expired.
@@ -64,6 +69,8 @@ pub struct Packet {
     returned: BTreeSet<u32>,
     /// Refunded to the merchant so far, in fen.
     refunded_fen: i64,
+    /// Shares set aside for claims being decided.
+    claiming: u32,
 }
 
 impl Packet {
@@ -95,12 +102,23 @@ impl Packet {
         })
     }
 
-    /// Marks the open share `index` taken by `claim` of `user`.
-    pub(super) fn take(&mut self, index: u32, user: &str, claim: &str) {
+    /// Sets the open share `index` aside for a claim being decided.
+    pub(super) fn set_aside(&mut self, index: u32) {
         if !self.returned.remove(&index) && index == self.next_fresh {
             self.next_fresh += 1;
         }
         if let Some(share) = self.shares.get_mut(index as usize) {
+            share.state = ShareState::Claiming;
+            self.claiming += 1;
+        }
+    }
+
+    /// Marks share `index`, set aside before, taken by `claim` of `user`.
+    pub(super) fn take(&mut self, index: u32, user: &str, claim: &str) {
+        if let Some(share) = self.shares.get_mut(index as usize) {
+            if share.state == ShareState::Claiming {
+                self.claiming -= 1;
+            }
             share.state = ShareState::Taken;
         }
         self.holders.insert(user.to_string(), claim.to_string());
@@ -110,9 +128,19 @@ impl Packet {
     /// the packet has expired. Returns the fen refunded.
     pub(super) fn give_back(&mut self, index: u32, user: &str) -> i64 {
         self.holders.remove(user);
+        self.put_back(index)
+    }
+
+    /// Returns share `index` (taken or set aside) to the packet: open
+    /// again, or refunded when the packet has expired. Returns the fen
+    /// refunded.
+    pub(super) fn put_back(&mut self, index: u32) -> i64 {
         let Some(share) = self.shares.get_mut(index as usize) else {
             return 0;
         };
+        if share.state == ShareState::Claiming {
+            self.claiming -= 1;
+        }
         if self.expired {
             share.state = ShareState::Refunded;
             self.refunded_fen += share.amount.fen();
@@ -127,13 +155,8 @@ impl Packet {
     /// Marks the packet expired and every open share refunded; returns the
     /// fen of those shares.
     pub(super) fn expire(&mut self) -> i64 {
-        let fresh = self.next_fresh as usize;
         let mut fen = 0;
-        let open = self
-            .returned
-            .iter()
-            .map(|&i| i as usize)
-            .chain(fresh..self.shares.len());
+        let open: Vec<usize> = self.open_indices().collect();
         for i in open {
             if let Some(share) = self.shares.get_mut(i) {
                 share.state = ShareState::Refunded;
@@ -145,6 +168,27 @@ impl Packet {
         self.expired = true;
         self.refunded_fen += fen;
         fen
+    }
+
+    /// The fen of the open shares: what an expiry refunds.
+    pub(super) fn open_fen(&self) -> i64 {
+        self.open_indices()
+            .filter_map(|i| self.shares.get(i))
+            .map(|s| s.amount.fen())
+            .sum()
+    }
+
+    /// The indices of the open shares: the returned ones, then the fresh.
+    fn open_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.returned
+            .iter()
+            .map(|&i| i as usize)
+            .chain(self.next_fresh as usize..self.shares.len())
+    }
+
+    /// True while any share is set aside for a claim being decided.
+    pub(super) fn has_claiming(&self) -> bool {
+        self.claiming > 0
     }
 
     /// The open share indices, for invariant checks.
@@ -235,6 +279,7 @@ impl<S: LedgerStore> Settlement<S> {
                 next_fresh: 0,
                 returned: BTreeSet::new(),
                 refunded_fen: 0,
+                claiming: 0,
             },
         );
         self.expiries.insert((expires_at, req.id.to_string()));

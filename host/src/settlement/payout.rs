@@ -1,15 +1,16 @@
 //! Payouts: a reserved share is posted to the user's wallet, held for
 //! review, returned to the packet, or moved to the frozen account.
 
-use rules_sdk::{Amount, Hook, PayoutRequest, Verdict};
+use rules_sdk::{Amount, Hook, PayoutFacts, PayoutRequest, Verdict};
 use serde::Serialize;
 
 use super::claim::ClaimState;
 use super::freeze::{FrozenFrom, FrozenShare, Taken};
-use super::record::{DecisionInput, DecisionRecord, Outcome};
+use super::inflight::{Pending, Step};
+use super::record::{DecisionInput, DecisionRecord, Outcome, Status};
 use super::{Settlement, SettlementError, transfer_id};
 use crate::ledger::{Account, LedgerOp, LedgerStore};
-use crate::risk::Evaluator;
+use crate::risk::Evaluation;
 use crate::velocity::PayoutQuery;
 
 /// The decision-record reason when the host moves a frozen user's payout to
@@ -53,16 +54,40 @@ pub(super) struct PayoutArgs<'a> {
     pub ip: Option<&'a str>,
 }
 
+/// A payout whose user's requests wait while its rules decide.
+pub(super) struct PendingPayout {
+    pub request: PayoutRequest,
+    pub facts: PayoutFacts,
+    /// The claim's pending transfer.
+    reservation: String,
+    claimed_at: i64,
+    utc_offset_minutes: i32,
+    /// True when the user is frozen: the host decides, without rules.
+    pub frozen: bool,
+}
+
+impl PendingPayout {
+    /// The velocity query of this payout.
+    fn query(&self) -> PayoutQuery<'_> {
+        PayoutQuery {
+            user: &self.request.user_id,
+            merchant: &self.request.merchant_id,
+            packet: &self.request.packet_id,
+            claimed_at: self.claimed_at,
+            utc_offset_minutes: self.utc_offset_minutes,
+        }
+    }
+}
+
 impl<S: LedgerStore> Settlement<S> {
-    /// Checks the payout, runs the payout rules (unless the user is frozen),
-    /// and moves money by verdict.
-    pub(super) fn payout(
+    /// Checks the payout and computes its facts for the rules to decide
+    /// (or the host, when the user is frozen); [`Step::Wait`] while another
+    /// request of the same user is being decided.
+    pub(super) fn begin_payout(
         &mut self,
         now: i64,
         req: PayoutArgs<'_>,
-        rules: &dyn Evaluator,
-        out: &mut Outcome,
-    ) -> Result<(), SettlementError> {
+    ) -> Result<Step, SettlementError> {
         if self.claims.contains_key(req.id) {
             return Err(SettlementError::IdInUse {
                 id: req.id.to_string(),
@@ -75,6 +100,9 @@ impl<S: LedgerStore> Settlement<S> {
             .ok_or_else(|| SettlementError::UnknownClaim {
                 claim: req.claim.to_string(),
             })?;
+        if self.in_flight.users.contains(&claim.user) {
+            return Ok(Step::Wait);
+        }
         let reservation = match &claim.state {
             ClaimState::Reserved { reservation } => reservation.clone(),
             ClaimState::PayoutHeld { payout } => {
@@ -113,50 +141,77 @@ impl<S: LedgerStore> Settlement<S> {
             device_id: req.device.map(str::to_string),
             ip: req.ip.map(str::to_string),
         };
+        let claimed_at = claim.at;
+        let utc_offset_minutes = self.config.utc_offset_minutes(&request.merchant_id);
         let query = PayoutQuery {
             user: &request.user_id,
             merchant: &request.merchant_id,
             packet: &request.packet_id,
-            claimed_at: claim.at,
-            utc_offset_minutes: self.config.utc_offset_minutes(&request.merchant_id),
+            claimed_at,
+            utc_offset_minutes,
         };
         let facts = self.velocity.payout_facts(now, &query);
         let frozen = self.is_frozen(&request.user_id);
-        let (verdict, reason, rule_outcomes) = if frozen {
-            (
-                Verdict::Freeze,
-                HOST_REASON_USER_FROZEN.to_string(),
-                Vec::new(),
-            )
-        } else {
-            let e = rules.payout(now, &request, &facts);
-            (e.verdict, e.reason, e.rules)
-        };
-        let moved = self.settle_payout(now, &req, &reservation, verdict, &query, request.amount);
+        Ok(Step::Decide(Box::new(Pending::Payout(PendingPayout {
+            request,
+            facts,
+            reservation,
+            claimed_at,
+            utc_offset_minutes,
+            frozen,
+        }))))
+    }
+
+    /// Moves money for the verdict of a payout begun by
+    /// [`Settlement::begin_payout`].
+    pub(super) fn finish_payout(
+        &mut self,
+        now: i64,
+        pending: PendingPayout,
+        evaluation: Evaluation,
+        out: &mut Outcome,
+    ) {
+        let verdict = evaluation.verdict;
+        let moved = self.settle_payout(now, &pending, verdict);
         out.verdict = Some(verdict);
         out.decision = Some(DecisionRecord {
-            request_id: req.id.to_string(),
+            request_id: pending.request.payout_id.clone(),
             hook: Hook::Payout,
             at: now,
             verdict,
-            reason,
-            rules: rule_outcomes,
-            input: DecisionInput::Payout { request, facts },
+            reason: evaluation.reason,
+            rules: evaluation.rules,
+            input: DecisionInput::Payout {
+                request: pending.request,
+                facts: pending.facts,
+            },
         });
-        out.amount = moved?;
-        Ok(())
+        match moved {
+            Ok(amount) => out.amount = amount,
+            Err(e) => {
+                out.status = Status::Refused(e);
+                out.amount = Amount::ZERO;
+            }
+        }
     }
 
     /// Moves money for a payout's verdict; returns the amount moved.
     fn settle_payout(
         &mut self,
         now: i64,
-        req: &PayoutArgs<'_>,
-        reservation: &str,
+        pending: &PendingPayout,
         verdict: Verdict,
-        query: &PayoutQuery<'_>,
-        amount: Amount,
     ) -> Result<Amount, SettlementError> {
+        let query = &pending.query();
+        let reservation = pending.reservation.as_str();
+        let amount = pending.request.amount;
+        let req = PayoutArgs {
+            id: &pending.request.payout_id,
+            claim: &pending.request.claim_id,
+            device: None,
+            ip: None,
+        };
+        let req = &req;
         let void = LedgerOp::VoidPending {
             id: reservation.to_string(),
         };
@@ -164,7 +219,8 @@ impl<S: LedgerStore> Settlement<S> {
         let (claim_state, payout_state, moved) = match verdict {
             Verdict::Allow => {
                 self.ledger.post_pending(reservation)?;
-                self.velocity.record_payout(now, query, amount);
+                let at = self.velocity_now(now);
+                self.velocity.record_payout(at, query, amount);
                 (
                     ClaimState::Paid {
                         payout: req.id.to_string(),

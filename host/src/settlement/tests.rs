@@ -3,6 +3,7 @@
 //! payout, reviews, freezes, expiry (M08), retries (M05, M06), one share per
 //! user (M04), overdrafts (M07), and a seeded random simulation.
 
+mod inflight;
 mod scenarios;
 mod simulation;
 mod unfreeze;

@@ -109,6 +109,7 @@ fn run_in(dir: &TempDir, tag: &str) -> Result<Ran> {
     let status = run(&RunArgs {
         traffic: traffic_path,
         config: Some(config),
+        engine: hongbao::cli::EngineArgs::default(),
         output: OutputArgs {
             decisions: Some(decisions.clone()),
             report: Some(report.clone()),
@@ -269,6 +270,7 @@ fn run_refuses_a_config_with_a_forbidden_import() -> Result<()> {
     let result = run(&RunArgs {
         traffic,
         config: Some(config),
+        engine: hongbao::cli::EngineArgs::default(),
         output: OutputArgs {
             decisions: None,
             report: None,
@@ -311,7 +313,7 @@ const REFUSED: &[(&str, &[&str])] = &[
     ),
     (
         "wrong_abi_version",
-        &["hongbao_abi_version returned 2; this host speaks ABI version 1"],
+        &["hongbao_abi_version returns 2; this host speaks ABI version 1"],
     ),
     ("start_trap", &["fails to instantiate: trap"]),
     (

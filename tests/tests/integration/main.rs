@@ -3,6 +3,12 @@
 /// The subcommands as library calls: `run` with files, its report and
 /// decisions, load errors, `check`, determinism.
 mod cli;
+/// Money under real threads through `SharedSettlement`: one share per user
+/// (M04), no overdraft (M07), rules evaluated outside the lock.
+mod concurrency;
+/// The loader: every refusal reason at once, the compile budget, start
+/// functions under call limits, the worker pool.
+mod loader;
 /// Money through the settlement core and real rules: splits, retries,
 /// overdrafts, expiry, the verdict table (M01, M02, M05-M08, M10).
 mod money;
@@ -20,3 +26,6 @@ mod rule_semantics;
 mod sample_rules;
 /// Hostile modules against the sandbox: limits, isolation, bad output, imports.
 mod sandbox;
+/// The seeded money simulation against real Wasm rules: every verdict and
+/// failure, concurrent requests, every invariant after every step.
+mod simulation;

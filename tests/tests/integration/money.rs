@@ -1,6 +1,7 @@
 //! Money through the real settlement core and real sandboxed rules (cases
 //! M01, M02, M05-M08, M10, one share per user, the verdict table, an
-//! unfreeze that approves nothing, sticky failures). Every event goes through `apply_checked`, which checks every
+//! unfreeze that approves nothing, sticky failures, reviews resolved after
+//! expiry, amounts as exact strings at every boundary). Every event goes through `apply_checked`, which checks every
 //! invariant and the zero sum after it.
 //!
 //! The rules are the constant-verdict WAT modules (`tests/wat/allow.wat`,
@@ -1177,6 +1178,237 @@ fn an_id_that_failed_stays_failed() -> Result<()> {
     assert_eq!(
         w.s.claim_record("c-1").map(|c| c.user.as_str()),
         Some("u-1")
+    );
+    Ok(())
+}
+
+/// M05, reversed by a reviewer: a payout K of 5.00 is held for review and
+/// rejected (the share goes back to the packet). A retry of K returns the
+/// stored outcome (held, nothing paid) without the rules; K with another
+/// body is a conflict; a new id for the same claim is refused because the
+/// claim holds nothing. The share, claimed again, is paid exactly once:
+/// total paid equals total debited from the escrow.
+#[test]
+fn m05_a_payout_rejected_in_review_is_never_paid_by_a_retry() -> Result<()> {
+    let r = rules()?;
+    let counting = Counting::new(&r.allow);
+    let mut w = World::new();
+    w.funded(&r.allow, "m1", "p-1", "5.00", 1)?;
+    w.ok(claim_event("c-1", T0 + 60, "p-1", "u-1"), &r.allow)?;
+    let held = w.ok(payout_event("K", T0 + 120, "c-1"), &r.review)?;
+    assert_eq!(
+        (held.verdict, held.amount),
+        (Some(Verdict::Review), amt("5.00"))
+    );
+    w.ok(
+        resolve_event("rv-K", T0 + 180, "K", ReviewDecision::Reject),
+        &r.allow,
+    )?;
+    assert_eq!(
+        w.s.payout_record("K").map(|p| p.state),
+        Some(PayoutState::Rejected)
+    );
+    assert_eq!(
+        w.s.summary().in_escrow,
+        amt("5.00"),
+        "reversed to the escrow"
+    );
+
+    let retry = w.run(payout_event("K", T0 + 240, "c-1"), &counting)?;
+    assert!(retry.replay, "{retry:?}");
+    assert_eq!(retry.verdict, Some(Verdict::Review), "the stored outcome");
+    assert!(retry.decision.is_none());
+    let other = w.run(payout_event("K", T0 + 241, "c-other"), &counting)?;
+    assert_eq!(other.error().map(SettlementError::code), Some("conflict"));
+    let fresh = w.refused(payout_event("K-2", T0 + 242, "c-1"), &counting)?;
+    assert_eq!(fresh.code(), "claim-not-reserved");
+    assert_eq!(counting.payouts.get(), 0, "no retry reached the rules");
+    assert_eq!(w.s.wallet("u-1"), Amount::ZERO);
+
+    w.ok(claim_event("c-2", T0 + 300, "p-1", "u-1"), &r.allow)?;
+    w.ok(payout_event("K-3", T0 + 360, "c-2"), &r.allow)?;
+    for (i, id) in ["K", "K-3"].into_iter().enumerate() {
+        let again = w.run(
+            payout_event(
+                id,
+                T0 + 400 + i as i64,
+                if id == "K" { "c-1" } else { "c-2" },
+            ),
+            &r.allow,
+        )?;
+        assert!(again.replay, "{again:?}");
+    }
+    let sum = w.s.summary();
+    assert_eq!(w.s.wallet("u-1"), amt("5.00"), "paid once");
+    assert_eq!(sum.paid_out, amt("5.00"));
+    assert_eq!(
+        sum.in_escrow.fen() + sum.reserved.fen() + sum.held_for_review.fen(),
+        0
+    );
+    assert_eq!(sum.deposited, sum.paid_out, "total paid = total debited");
+    Ok(())
+}
+
+/// Review at expiry: a claim held at claim and a payout held at payout
+/// when their packet expires. Approving the held claim after expiry
+/// reserves it and its payout pays; rejecting a held claim or payout after
+/// expiry refunds its share to the funder at once. Every claim and payout
+/// ends in a final state (paid or released; paid, rejected or denied) and
+/// nothing is left in escrow, the hold or a reservation.
+#[test]
+fn held_claims_and_payouts_resolve_after_expiry_and_nothing_stays_stuck() -> Result<()> {
+    let r = rules()?;
+    let mut w = World::new();
+    w.funded(&r.allow, "m1", "p-1", "5.00", 5)?;
+    w.ok(deposit_event("dep-m2", T0, "m2", "1.00"), &r.allow)?;
+    w.ok(claim_event("c-approve", T0 + 60, "p-1", "u-1"), &r.review)?;
+    w.ok(claim_event("c-reject", T0 + 61, "p-1", "u-2"), &r.review)?;
+    w.ok(claim_event("c-3", T0 + 62, "p-1", "u-3"), &r.allow)?;
+    w.ok(claim_event("c-4", T0 + 63, "p-1", "u-4"), &r.allow)?;
+    w.ok(payout_event("po-3", T0 + 120, "c-3"), &r.review)?;
+    w.ok(payout_event("po-4", T0 + 121, "c-4"), &r.review)?;
+    assert_eq!(w.s.summary().held_for_review, amt("4.00"));
+
+    let expiry = w.ok(tick_event(T0 + DAY), &r.allow)?;
+    assert_eq!(expiry.expired.len(), 1);
+    assert_eq!(
+        expiry.expired[0].refunded,
+        amt("1.00"),
+        "only the open share"
+    );
+    assert_eq!(w.s.merchant_available("m1"), amt("1.00"));
+
+    let at = T0 + DAY + 60;
+    w.ok(
+        resolve_event("rv-1", at, "c-approve", ReviewDecision::Approve),
+        &r.allow,
+    )?;
+    assert!(matches!(
+        w.claim_state("c-approve"),
+        Some(ClaimState::Reserved { .. })
+    ));
+    w.ok(
+        resolve_event("rv-2", at, "c-reject", ReviewDecision::Reject),
+        &r.allow,
+    )?;
+    assert_eq!(
+        w.s.merchant_available("m1"),
+        amt("2.00"),
+        "refunded on reject"
+    );
+    w.ok(
+        resolve_event("rv-3", at, "po-3", ReviewDecision::Approve),
+        &r.allow,
+    )?;
+    w.ok(
+        resolve_event("rv-4", at, "po-4", ReviewDecision::Reject),
+        &r.allow,
+    )?;
+    assert_eq!(w.s.merchant_available("m1"), amt("3.00"));
+    let paid = w.ok(payout_event("po-1", at + 60, "c-approve"), &r.allow)?;
+    assert_eq!(
+        paid.amount,
+        amt("1.00"),
+        "a reservation stays payable after expiry"
+    );
+
+    for (claim, paid_by) in [("c-approve", Some("po-1")), ("c-3", Some("po-3"))] {
+        assert_eq!(
+            w.claim_state(claim),
+            paid_by.map(|p| ClaimState::Paid { payout: p.into() }),
+            "{claim}"
+        );
+    }
+    for claim in ["c-reject", "c-4"] {
+        assert_eq!(w.claim_state(claim), Some(ClaimState::Released), "{claim}");
+    }
+    for (payout, state) in [
+        ("po-1", PayoutState::Paid),
+        ("po-3", PayoutState::Paid),
+        ("po-4", PayoutState::Rejected),
+    ] {
+        assert_eq!(w.s.payout_record(payout).map(|p| p.state), Some(state));
+    }
+    let sum = w.s.summary();
+    assert_eq!(
+        (sum.in_escrow, sum.reserved, sum.held_for_review, sum.frozen),
+        (Amount::ZERO, Amount::ZERO, Amount::ZERO, Amount::ZERO)
+    );
+    assert_eq!(sum.paid_out, amt("2.00"));
+    assert_eq!(sum.refunded, amt("3.00"));
+    assert_eq!(
+        sum.paid_out.fen() + sum.refunded.fen(),
+        500,
+        "claimed + refunded = funded"
+    );
+    assert_eq!(w.s.merchant_available("m2"), amt("1.00"), "m2 never moved");
+    Ok(())
+}
+
+/// Decimal discipline at every boundary: amounts come in as strings with at
+/// most two decimals (never a number, a third decimal, a sign or an
+/// exponent), and go out as strings with exactly two: in outcomes, in the
+/// money summary, in the decision record's input to the rules, and in
+/// refusal messages.
+#[test]
+fn amounts_cross_every_boundary_as_exact_strings() -> Result<()> {
+    let line = |amount: &str| {
+        format!(r#"{{"type":"deposit","id":"d","at":1,"merchant":"m1","amount":{amount}}}"#)
+    };
+    for bad in [
+        "0.1",
+        "1",
+        r#""0.101""#,
+        r#""-1.00""#,
+        r#""1e2""#,
+        r#"" 1.00""#,
+        r#""1,00""#,
+    ] {
+        assert!(
+            serde_json::from_str::<Event>(&line(bad)).is_err(),
+            "{bad} must be refused"
+        );
+    }
+    let parsed: Event = serde_json::from_str(&line(r#""0.1""#))?;
+    assert_eq!(parsed, deposit_event("d", 1, "m1", "0.10"));
+
+    let r = rules()?;
+    let mut w = World::new();
+    let dep = w.ok(deposit_event("dep-1", T0, "m1", "1.1"), &r.allow)?;
+    let json = serde_json::to_value(&dep)?;
+    assert_eq!(json["amount"], serde_json::json!("1.10"));
+    w.ok(
+        packet_event("p-1", T0, "m1", "1.00", 3, SplitKind::Fixed),
+        &r.allow,
+    )?;
+    let claimed = w.ok(claim_event("c-1", T0 + 1, "p-1", "u-1"), &r.allow)?;
+    let json = serde_json::to_value(&claimed)?;
+    assert_eq!(json["amount"], serde_json::json!("0.34"));
+    assert_eq!(
+        json["decision"]["input"]["request"]["amount"],
+        serde_json::json!("0.34"),
+        "the rules see the share as an exact string"
+    );
+    assert_eq!(
+        json["decision"]["input"]["request"]["packet_total"],
+        serde_json::json!("1.00")
+    );
+    let summary = serde_json::to_value(w.s.summary())?;
+    for (field, text) in [
+        ("deposited", "1.10"),
+        ("merchant_available", "0.10"),
+        ("in_escrow", "0.66"),
+        ("reserved", "0.34"),
+    ] {
+        assert_eq!(summary[field], serde_json::json!(text), "{field}");
+    }
+    let e = w.refused(
+        packet_event("p-2", T0 + 2, "m1", "0.11", 1, SplitKind::Fixed),
+        &r.allow,
+    )?;
+    assert_eq!(
+        e.to_string(),
+        "insufficient funds: merchant m1 has 0.10 available, packet needs 0.11"
     );
     Ok(())
 }
