@@ -57,4 +57,4 @@ fn bench<M: Measurement>(c: &mut Criterion<M>) {
     }
 }
 
-hongbao_benches::bench_main!(bench);
+hongbao_benches::bench_main!(bench, hongbao_benches::Clock::Thread);

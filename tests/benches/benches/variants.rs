@@ -145,4 +145,4 @@ fn clone_case(c: &RuleCase) -> RuleCase {
     }
 }
 
-hongbao_benches::bench_main!(bench);
+hongbao_benches::bench_main!(bench, hongbao_benches::Clock::Thread);

@@ -659,36 +659,71 @@ impl Failures {
     }
 }
 
-/// A criterion measurement of the calling thread's CPU time (user and
-/// system, so page faults and `madvise` count), from
-/// `clock_gettime(CLOCK_THREAD_CPUTIME_ID)`. On a shared machine where other builds
-/// compete for the cores, wall time counts the time this thread waited for
-/// a core; CPU time does not. `HONGBAO_BENCH_CLOCK=wall` switches the
-/// benches back to criterion's wall time.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ThreadCpu;
+/// A criterion measurement of CPU time (user and system, so page faults
+/// and `madvise` count), from `clock_gettime`: of the calling thread
+/// (`CLOCK_THREAD_CPUTIME_ID`), or of the whole process
+/// (`CLOCK_PROCESS_CPUTIME_ID`: the rule workers, and the epoch ticker's
+/// few microseconds per millisecond). On a shared machine where other
+/// builds compete for the cores, wall time counts the time a thread waited
+/// for a core; CPU time does not. See [`Clock`].
+#[derive(Clone, Copy, Debug)]
+pub struct Cpu(rustix::time::ClockId);
 
-/// This thread's CPU time, in nanoseconds.
-pub fn thread_cpu_ns() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+/// Which clock a bench reads, from `HONGBAO_BENCH_CLOCK` (`thread`,
+/// `process` or `wall`), else the bench's default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// This thread's CPU time: for calls made on the bench's own thread.
+    Thread,
+    /// The process's CPU time: for evaluations the engine spreads over its
+    /// workers (the cost, not the latency).
+    Process,
+    /// Criterion's wall time (the latency, as loaded as the machine is).
+    Wall,
+}
+
+impl Clock {
+    /// The clock to use: `HONGBAO_BENCH_CLOCK`, else `default`.
+    pub fn from_env(default: Clock) -> Clock {
+        match std::env::var("HONGBAO_BENCH_CLOCK").as_deref() {
+            Ok("thread") => Clock::Thread,
+            Ok("process") => Clock::Process,
+            Ok("wall") => Clock::Wall,
+            _ => default,
+        }
+    }
+}
+
+fn cpu_ns(clock: rustix::time::ClockId) -> u64 {
+    let t = rustix::time::clock_gettime(clock);
     u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
 }
 
-/// True when the benches should measure wall time (`HONGBAO_BENCH_CLOCK=wall`),
-/// or when thread CPU time cannot be read here.
-pub fn wall_clock() -> bool {
-    std::env::var("HONGBAO_BENCH_CLOCK").is_ok_and(|v| v == "wall") || thread_cpu_ns() == 0
+/// This thread's CPU time, in nanoseconds.
+pub fn thread_cpu_ns() -> u64 {
+    cpu_ns(rustix::time::ClockId::ThreadCPUTime)
 }
 
-impl criterion::measurement::Measurement for ThreadCpu {
+impl Cpu {
+    /// CPU time of the clock chosen, or `None` for wall time.
+    pub fn of(clock: Clock) -> Option<Cpu> {
+        match clock {
+            Clock::Thread => Some(Cpu(rustix::time::ClockId::ThreadCPUTime)),
+            Clock::Process => Some(Cpu(rustix::time::ClockId::ProcessCPUTime)),
+            Clock::Wall => None,
+        }
+    }
+}
+
+impl criterion::measurement::Measurement for Cpu {
     type Intermediate = u64;
     type Value = u64;
 
     fn start(&self) -> u64 {
-        thread_cpu_ns()
+        cpu_ns(self.0)
     }
     fn end(&self, start: u64) -> u64 {
-        thread_cpu_ns().saturating_sub(start)
+        cpu_ns(self.0).saturating_sub(start)
     }
     fn add(&self, a: &u64, b: &u64) -> u64 {
         a + b
@@ -749,22 +784,27 @@ impl criterion::measurement::ValueFormatter for NanosFormatter {
     }
 }
 
-/// The `main` of a bench: runs `bench` under thread CPU time, or wall time
-/// when [`wall_clock`] says so.
+/// The `main` of a bench: runs `bench` under the [`Clock`] that
+/// `HONGBAO_BENCH_CLOCK` names, else `$default`.
 #[macro_export]
 macro_rules! bench_main {
-    ($bench:path) => {
+    ($bench:path, $default:expr) => {
         fn main() {
-            if $crate::wall_clock() {
-                let mut c = criterion::Criterion::default().configure_from_args();
-                $bench(&mut c);
-                c.final_summary();
-            } else {
-                let mut c = criterion::Criterion::default()
-                    .with_measurement($crate::ThreadCpu)
-                    .configure_from_args();
-                $bench(&mut c);
-                c.final_summary();
+            let clock = $crate::Clock::from_env($default);
+            eprintln!("clock: {clock:?} (HONGBAO_BENCH_CLOCK=thread|process|wall)");
+            match $crate::Cpu::of(clock) {
+                None => {
+                    let mut c = criterion::Criterion::default().configure_from_args();
+                    $bench(&mut c);
+                    c.final_summary();
+                }
+                Some(cpu) => {
+                    let mut c = criterion::Criterion::default()
+                        .with_measurement(cpu)
+                        .configure_from_args();
+                    $bench(&mut c);
+                    c.final_summary();
+                }
             }
         }
     };

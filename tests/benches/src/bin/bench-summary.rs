@@ -89,18 +89,22 @@ fn main() -> Result<()> {
     }
 
     println!("\n### Whole decisions (median, µs)\n");
-    println!("| decision | native | isolated | isolated ÷ native |");
-    println!("|---|---:|---:|---:|");
+    println!(
+        "| decision | native | isolated (workers: one per core) | isolated, one worker | isolated ÷ native | one worker ÷ native |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
     for name in ["claim-decision", "payout-decision"] {
         println!(
-            "| {name} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} |",
             us(get(name, "native")),
             us(get(name, "isolated")),
-            ratio(get(name, "isolated"), get(name, "native"))
+            us(get(name, "isolated-1-worker")),
+            ratio(get(name, "isolated"), get(name, "native")),
+            ratio(get(name, "isolated-1-worker"), get(name, "native"))
         );
     }
 
-    println!("\n### Replay of 10,000 sample events (one thread)\n");
+    println!("\n### Replay of 10,000 sample events\n");
     println!("| rules | median per run (ms) | events/s |");
     println!("|---|---:|---:|");
     for b in ["isolated", "native"] {
