@@ -30,10 +30,22 @@
 
 pub mod abi;
 mod amount;
+#[cfg(all(target_arch = "wasm32", feature = "bump-alloc"))]
+#[allow(
+    unsafe_code,
+    reason = "a global allocator hands out raw memory; see the module's SAFETY notes"
+)]
+pub mod bump;
 pub mod guest;
 pub mod host_api;
 pub mod testing;
 mod types;
+
+/// Every evaluation runs in a fresh instance, so the guest's heap lives for
+/// one call: see [`bump`].
+#[cfg(all(target_arch = "wasm32", feature = "bump-alloc"))]
+#[global_allocator]
+static ALLOCATOR: bump::Bump = bump::Bump::new();
 
 pub use abi::ABI_VERSION;
 pub use amount::{AMOUNT_FEN_MAX, Amount, AmountError};

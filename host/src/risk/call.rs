@@ -229,7 +229,12 @@ fn guest_range(
 
 /// Checks an output before it is trusted: JSON of the right shape, a valid
 /// reason code, a bounded note.
-pub(crate) fn parse_output(bytes: &[u8]) -> Result<Decision, CallFailure> {
+///
+/// # Errors
+///
+/// Returns `bad-output` for anything but a valid answer, and `rule-error`
+/// for the rule's own `{"error": ...}`.
+pub fn parse_output(bytes: &[u8]) -> Result<Decision, CallFailure> {
     let bad = |d: String| CallFailure::new(FailureReason::BadOutput, d);
     match serde_json::from_slice::<RuleOutput>(bytes) {
         Ok(RuleOutput::Decision(d)) => {
@@ -297,5 +302,104 @@ fn trap_kind(trap: Trap) -> String {
         Trap::BadConversionToInteger => "bad-conversion-to-integer".into(),
         Trap::HeapMisaligned => "heap-misaligned".into(),
         other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::risk::limits::EngineLimits;
+    use crate::risk::sandbox::PoolTuning;
+    use rules_sdk::Verdict;
+
+    /// Attacks memory reset: every call checks that its data segment is
+    /// intact and that one byte in each of 40 pages (2.5 MiB, past any
+    /// kept-resident range) reads as zero, then overwrites all of them. A
+    /// slot that was not fully reset makes the next call answer `deny`.
+    const SCRIBBLER: &str = r#"(module
+      (memory (export "memory") 1)
+      (data (i32.const 100) "I")
+      (data (i32.const 200) "{\"verdict\":\"allow\",\"reason\":\"ok\"}")
+      (data (i32.const 300) "{\"verdict\":\"deny\",\"reason\":\"dirty\"}")
+      (func (export "hongbao_abi_version") (result i32) i32.const 1)
+      (func (export "hongbao_alloc") (param i32) (result i32) i32.const 1024)
+      (func (export "hongbao_claim") (param i32 i32) (result i64)
+        (local $p i32) (local $at i32) (local $dirty i32)
+        (drop (memory.grow (i32.const 39)))
+        (local.set $dirty (i32.ne (i32.load8_u (i32.const 100)) (i32.const 73)))
+        (i32.store8 (i32.const 100) (i32.const 88))
+        (block $done
+          (loop $page
+            (br_if $done (i32.ge_u (local.get $p) (i32.const 40)))
+            (local.set $at (i32.add (i32.mul (local.get $p) (i32.const 65536))
+                                    (i32.add (i32.const 2048) (i32.mul (local.get $p) (i32.const 1543)))))
+            (if (i32.load8_u (local.get $at)) (then (local.set $dirty (i32.const 1))))
+            (i32.store8 (local.get $at) (i32.const 171))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $page)))
+        (if (result i64) (local.get $dirty)
+          (then (i64.or (i64.shl (i64.const 300) (i64.const 32)) (i64.const 35)))
+          (else (i64.or (i64.shl (i64.const 200) (i64.const 32)) (i64.const 33))))))"#;
+
+    /// The guests' bump allocator grows memory past the initial pages when
+    /// a call needs it: a blocklist of 4,000 users (about 250 KiB of heap
+    /// once parsed) still finds the one that is listed.
+    #[test]
+    fn a_sample_rule_with_a_large_heap_grows_its_memory() {
+        let sandbox = Sandbox::new(&EngineLimits::default()).expect("the sandbox builds");
+        let bytes = crate::bundled::module("blocklist").expect("blocklist is bundled");
+        let module = CompiledModule::compile(&sandbox, bytes).expect("the module compiles");
+        let users: Vec<String> = (0..4000).map(|i| format!("u-blocked-{i:06}")).collect();
+        let limits = Limits {
+            input_bytes_max: 256 * 1024,
+            ..Limits::default()
+        };
+        for (user, want) in [
+            ("u-blocked-003999", Verdict::Freeze),
+            ("u-1", Verdict::Allow),
+        ] {
+            let mut input = rules_sdk::testing::claim_fixture();
+            input.settings = serde_json::json!({ "users": users });
+            input.request.user_id = user.into();
+            let bytes = serde_json::to_vec(&input).expect("the input encodes");
+            let r = call(&sandbox, &module, Hook::Claim, &limits, &bytes);
+            let d = r.outcome.expect("blocklist answers");
+            assert_eq!(d.verdict, want, "{user}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn every_memory_reset_setting_gives_each_call_a_pristine_memory() {
+        let tunings = [
+            PoolTuning::default(),
+            PoolTuning::stock(),
+            PoolTuning {
+                pagemap_scan: false,
+                ..PoolTuning::default()
+            },
+            PoolTuning {
+                linear_memory_keep_resident_bytes: 64 * 1024,
+                ..PoolTuning::default()
+            },
+            PoolTuning {
+                memory_init_cow: false,
+                ..PoolTuning::default()
+            },
+        ];
+        for tuning in tunings {
+            let sandbox = Sandbox::with_tuning(&EngineLimits::default(), &tuning)
+                .expect("the sandbox builds");
+            let module = CompiledModule::compile(&sandbox, SCRIBBLER.as_bytes())
+                .expect("the module compiles");
+            for i in 0..20 {
+                let r = call(&sandbox, &module, Hook::Claim, &Limits::default(), b"{}");
+                let d = r.outcome.expect("the scribbler answers");
+                assert_eq!(
+                    (d.verdict, d.reason.as_str()),
+                    (Verdict::Allow, "ok"),
+                    "call {i} saw the previous call's writes under {tuning:?}"
+                );
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, Linker, OptLevel, PoolingAllocationConfig,
+    Config, Enabled, Engine, InstanceAllocationStrategy, Linker, OptLevel, PoolingAllocationConfig,
     WasmFeatures,
 };
 
@@ -36,11 +36,59 @@ pub enum SandboxError {
     Engine(String),
 }
 
+/// How the pooling allocator resets a linear memory between two calls.
+///
+/// These knobs change how fast a fresh instance is, never what it sees: with
+/// any of them, a slot's memory is back to the module's initial image before
+/// the next instance gets it, either by copying (`memset` of zeroes, `memcpy`
+/// of the data segments) or by handing the pages back to the kernel
+/// (`madvise`), after which they fault in again as zeroes or as the image.
+/// `BENCHMARKS.md` records what each costs per call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolTuning {
+    /// Bytes of each memory slot reset by copying and kept mapped between
+    /// calls, in bytes; pages past this are returned to the kernel and fault
+    /// in again on the next call that touches them.
+    pub linear_memory_keep_resident_bytes: usize,
+    /// Find the pages a call actually wrote with Linux's `PAGEMAP_SCAN`
+    /// ioctl (kernel 6.7 or later; ignored elsewhere) and reset only those,
+    /// up to `linear_memory_keep_resident_bytes` of them, instead of copying
+    /// the whole kept-resident range.
+    pub pagemap_scan: bool,
+    /// Map each module's initial memory copy-on-write from a per-module
+    /// image instead of copying its data segments in at instantiation.
+    pub memory_init_cow: bool,
+}
+
+impl Default for PoolTuning {
+    /// The settings the engine runs with; see `BENCHMARKS.md` for why.
+    fn default() -> PoolTuning {
+        PoolTuning {
+            linear_memory_keep_resident_bytes: 1024 * 1024,
+            pagemap_scan: true,
+            memory_init_cow: true,
+        }
+    }
+}
+
+impl PoolTuning {
+    /// wasmtime's own defaults for these knobs: every page handed back to
+    /// the kernel after each call. For comparison in the benches.
+    pub fn stock() -> PoolTuning {
+        PoolTuning {
+            linear_memory_keep_resident_bytes: 0,
+            pagemap_scan: false,
+            memory_init_cow: true,
+        }
+    }
+}
+
 /// The process-wide Wasm engine, host imports and epoch ticker.
 pub struct Sandbox {
     engine: Engine,
     linker: Linker<CallState>,
     limits: EngineLimits,
+    tuning: PoolTuning,
     workers: Workers,
     cache: Option<ModuleCache>,
     _ticker: Ticker,
@@ -62,8 +110,20 @@ impl Sandbox {
     /// Returns [`SandboxError::Limit`] when the stack or pool settings cannot
     /// work, and [`SandboxError::Engine`] when wasmtime refuses the config.
     pub fn new(limits: &EngineLimits) -> Result<Sandbox, SandboxError> {
+        Sandbox::with_tuning(limits, &PoolTuning::default())
+    }
+
+    /// [`Sandbox::new`] with explicit memory-reset knobs (for the benches).
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::new`].
+    pub fn with_tuning(
+        limits: &EngineLimits,
+        tuning: &PoolTuning,
+    ) -> Result<Sandbox, SandboxError> {
         limits.validate()?;
-        let config = engine_config(limits);
+        let config = engine_config(limits, tuning);
         let engine = Engine::new(&config).map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         host_imports::define(&mut linker).map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
@@ -80,6 +140,7 @@ impl Sandbox {
             engine,
             linker,
             limits: limits.clone(),
+            tuning: tuning.clone(),
             workers,
             cache,
             _ticker: ticker,
@@ -110,10 +171,15 @@ impl Sandbox {
     pub fn limits(&self) -> &EngineLimits {
         &self.limits
     }
+
+    /// The memory-reset knobs in force.
+    pub fn tuning(&self) -> &PoolTuning {
+        &self.tuning
+    }
 }
 
 /// The engine configuration. Each line is a promise the sandbox makes.
-fn engine_config(limits: &EngineLimits) -> Config {
+fn engine_config(limits: &EngineLimits, tuning: &PoolTuning) -> Config {
     let mut c = Config::new();
     // Deterministic budgets: fuel counts instructions, so the same module and
     // input always use the same fuel and fail at the same point.
@@ -154,7 +220,7 @@ fn engine_config(limits: &EngineLimits) -> Config {
     c.memory_guard_size(2 * 1024 * 1024 * 1024);
     c.memory_reservation(4 * 1024 * 1024 * 1024);
     c.guard_before_linear_memory(true);
-    c.memory_init_cow(true);
+    c.memory_init_cow(tuning.memory_init_cow);
     c.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(20));
     c.debug_info(false);
 
@@ -169,9 +235,14 @@ fn engine_config(limits: &EngineLimits) -> Config {
     pool.max_memory_size(MEMORY_BYTES_CEILING as usize);
     pool.table_elements(TABLE_ELEMENTS_CEILING as usize);
     pool.max_core_instance_size(1024 * 1024);
-    // Keep a little memory resident between uses of a slot, zeroed by
-    // memset rather than re-faulted: the hot pages of a small rule.
-    pool.linear_memory_keep_resident(128 * 1024);
+    // Reset the pages a call wrote by copying rather than by madvise, so
+    // that the next call on the slot does not fault them in again.
+    pool.linear_memory_keep_resident(tuning.linear_memory_keep_resident_bytes);
+    pool.pagemap_scan(if tuning.pagemap_scan {
+        Enabled::Auto
+    } else {
+        Enabled::No
+    });
     pool.table_keep_resident(16 * 1024);
     pool.max_unused_warm_slots(limits.instances_max);
     c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
