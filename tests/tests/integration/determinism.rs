@@ -155,15 +155,15 @@ fn sample_engine() -> Result<RiskEngine> {
 /// that is allowed, but deliberately. The failure message prints the
 /// table to paste here.
 const GOLDEN_FUEL: &[(&str, &str, u64)] = &[
-    ("blocklist", "claim", 84931),
-    ("blocklist", "payout", 82450),
-    ("campaign-cap", "claim", 45622),
-    ("daily-limits", "claim", 45656),
-    ("device-farm", "claim", 48339),
-    ("mule-cashout", "payout", 44562),
-    ("new-account", "claim", 45397),
-    ("payout-budget", "payout", 42536),
-    ("self-dealing", "claim", 49444),
+    ("blocklist", "claim", 58210),
+    ("blocklist", "payout", 55575),
+    ("campaign-cap", "claim", 32800),
+    ("daily-limits", "claim", 32803),
+    ("device-farm", "claim", 35129),
+    ("mule-cashout", "payout", 31388),
+    ("new-account", "claim", 32623),
+    ("payout-budget", "payout", 29655),
+    ("self-dealing", "claim", 35268),
 ];
 
 /// The golden fuel table, and the same fuel on every run.
