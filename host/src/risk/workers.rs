@@ -58,9 +58,13 @@ impl Workers {
             [] => Vec::new(),
             // One item needs no fan-out, only a worker's stack.
             [one] => vec![self.run(|| f(one))],
-            _ => self
-                .pool
-                .install(|| items.par_iter().with_max_len(1).map(&f).collect()),
+            // At most one chunk per worker: one hand-off per worker per
+            // request, not one per rule.
+            _ => {
+                let chunk = (items.len() / self.count).max(1);
+                self.pool
+                    .install(|| items.par_iter().with_min_len(chunk).map(&f).collect())
+            }
         }
     }
 }
