@@ -300,7 +300,7 @@ impl Config {
             defaults
                 .with(&r.limits)
                 .validate()
-                .map_err(|e| format!("{at}: [limits] {e}"))?;
+                .map_err(|e| format!("{at}: [rules.limits] {e}"))?;
             if r.module.is_empty() {
                 return Err(format!("{at}: module must not be empty"));
             }

@@ -524,12 +524,16 @@ impl Report {
             self.decision_p99_us
         )?;
         let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+        let refused = if self.load.refused > 0 {
+            format!(" ({} refused at load, failing closed)", self.load.refused)
+        } else {
+            String::new()
+        };
         writeln!(
             o,
-            "load: {} rules ({} refused, failing closed), {} distinct modules, {} workers, {:.2} s \
+            "load: {} rules{refused}, {} distinct modules, {} workers, {:.2} s \
              ({} modules from the cache, {} compiled); resident {:.0} MiB after load, {:.0} MiB at the end, peak {:.0} MiB",
             self.load.rules,
-            self.load.refused,
             self.load.modules,
             self.load.workers,
             self.load.load_seconds,

@@ -186,6 +186,36 @@ fn open_report(path: Option<&Path>) -> Result<Option<(PathBuf, BufWriter<File>)>
     path.map(|p| Ok((p.to_path_buf(), create(p)?))).transpose()
 }
 
+/// Refuses outputs that are the traffic file itself, or each other: opening
+/// an output truncates it, and the input would be lost.
+fn refuse_overwriting_input(traffic: &Path, output: &OutputArgs) -> Result<()> {
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    let outs: Vec<(&str, &Path)> = [
+        ("--decisions", output.decisions.as_deref()),
+        ("--report", output.report.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(n, p)| p.map(|p| (n, p)))
+    .collect();
+    for (name, path) in &outs {
+        if traffic.as_os_str() != "-" && same(traffic, path) {
+            anyhow::bail!(
+                "{name} {} is the traffic file: writing it would destroy the input",
+                path.display()
+            );
+        }
+    }
+    if let [(a, pa), (b, pb)] = outs.as_slice()
+        && same(pa, pb)
+    {
+        anyhow::bail!("{a} and {b} name the same file {}", pa.display());
+    }
+    Ok(())
+}
+
 fn load_engine(config: &Config) -> Result<(RiskEngine, LoadSummary)> {
     let started = std::time::Instant::now();
     if config.rules.is_empty() {
@@ -332,6 +362,16 @@ pub fn run(args: &RunArgs) -> Result<Status> {
         None => Config::parse(&demo_config_text(50), Path::new("."))?,
     };
     args.engine.apply(&mut config)?;
+    // The input first: a missing traffic file must not cost the outputs
+    // of an earlier run (creating them truncates them).
+    let traffic: Box<dyn std::io::BufRead> = if args.traffic.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let f = File::open(&args.traffic)
+            .with_context(|| format!("cannot open traffic {}", args.traffic.display()))?;
+        Box::new(BufReader::new(f))
+    };
+    refuse_overwriting_input(&args.traffic, &args.output)?;
     let (engine, load) = load_engine(&config)?;
     let mut decisions = args.output.decisions.as_deref().map(create).transpose()?;
     let report_out = open_report(args.output.report.as_deref())?;
@@ -339,13 +379,7 @@ pub fn run(args: &RunArgs) -> Result<Status> {
         decisions: decisions.as_mut().map(|w| w as &mut dyn Write),
         progress: !args.output.quiet,
     };
-    let (mut report, _) = if args.traffic.as_os_str() == "-" {
-        replay(&config, &engine, std::io::stdin().lock(), sinks)?
-    } else {
-        let f = File::open(&args.traffic)
-            .with_context(|| format!("cannot open traffic {}", args.traffic.display()))?;
-        replay(&config, &engine, BufReader::new(f), sinks)?
-    };
+    let (mut report, _) = replay(&config, &engine, traffic, sinks)?;
     if let Some(mut w) = decisions {
         w.flush().context("writing decisions")?;
     }

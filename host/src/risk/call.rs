@@ -91,6 +91,16 @@ pub(crate) fn instantiate(
     module: &CompiledModule,
     limits: &Limits,
 ) -> Result<Instance, CallFailure> {
+    instantiate_pre(store, module.pre(), limits)
+}
+
+/// [`instantiate`] from an `InstancePre` (the load-time diagnostic probe
+/// links refused imports to stubs and has no [`CompiledModule`]).
+pub(crate) fn instantiate_pre(
+    store: &mut Store<CallState>,
+    pre: &wasmtime::InstancePre<CallState>,
+    limits: &Limits,
+) -> Result<Instance, CallFailure> {
     store.limiter(|state| state);
     store
         .set_fuel(limits.fuel_per_call)
@@ -115,9 +125,7 @@ pub(crate) fn instantiate(
             left_ms.div_ceil(EPOCH_TICK_MS).max(1),
         ))
     });
-    module
-        .pre()
-        .instantiate(&mut *store)
+    pre.instantiate(&mut *store)
         .map_err(|e| classify(&e, "instantiation"))
 }
 

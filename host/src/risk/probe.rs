@@ -7,7 +7,7 @@ use rules_sdk::ABI_VERSION;
 use rules_sdk::abi::EXPORT_ABI_VERSION;
 use wasmtime::{ExternType, InstancePre, Store};
 
-use super::call::classify;
+use super::call::{classify, instantiate_pre};
 use super::host_imports::ALLOWED_IMPORTS;
 use super::inspect::host_sig;
 use super::limits::Limits;
@@ -32,16 +32,10 @@ fn probe_pre(
 ) -> Result<(), String> {
     sandbox.workers().run(|| {
         let mut store = Store::new(sandbox.engine(), CallState::new(limits));
-        store.limiter(|state| state);
-        store
-            .set_fuel(limits.fuel_per_call)
-            .map_err(|e| format!("cannot set fuel: {e:#}"))?;
-        store.set_epoch_deadline(limits.timeout_ticks());
-        store.epoch_deadline_trap();
-        let instance = pre.instantiate(&mut store).map_err(|e| {
-            let f = classify(&e, "instantiation");
-            format!("fails to instantiate: {} ({})", f.reason, f.detail)
-        })?;
+        // Armed exactly as a call is: fuel, limiter, and the deadline that
+        // the clock (not a catching-up epoch) decides.
+        let instance = instantiate_pre(&mut store, pre, limits)
+            .map_err(|f| format!("fails to instantiate: {} ({})", f.reason, f.detail))?;
         let f = instance
             .get_func(&mut store, EXPORT_ABI_VERSION)
             .ok_or_else(|| format!("{EXPORT_ABI_VERSION} is missing"))?

@@ -445,3 +445,49 @@ fn check_escapes_names_a_module_chose() -> Result<()> {
     assert!(problems[0].contains("\\n"), "{problems:?}");
     Ok(())
 }
+
+/// A bad traffic path, or an output that is the traffic file, fails before
+/// any output is opened: the files of an earlier run and the input survive.
+#[test]
+fn run_never_destroys_earlier_outputs_or_its_input() -> Result<()> {
+    let dir = TempDir::new("outputs")?;
+    let decisions = dir.path("decisions.jsonl");
+    let report = dir.path("report.json");
+    std::fs::write(&decisions, "earlier decisions\n")?;
+    std::fs::write(&report, "earlier report\n")?;
+    let args = |traffic: std::path::PathBuf, report: std::path::PathBuf| RunArgs {
+        traffic,
+        config: None,
+        engine: hongbao::cli::EngineArgs::default(),
+        output: OutputArgs {
+            decisions: Some(decisions.clone()),
+            report: Some(report),
+            quiet: true,
+        },
+    };
+    let missing = run(&args(dir.path("no-such.jsonl"), report.clone()));
+    assert!(
+        format!(
+            "{:#}",
+            missing.err().context("a missing traffic file must fail")?
+        )
+        .contains("cannot open traffic"),
+    );
+    assert_eq!(std::fs::read_to_string(&decisions)?, "earlier decisions\n");
+    assert_eq!(std::fs::read_to_string(&report)?, "earlier report\n");
+
+    let traffic = dir.path("traffic.jsonl");
+    let line =
+        "{\"type\":\"deposit\",\"id\":\"d1\",\"at\":1,\"merchant\":\"m1\",\"amount\":\"5.00\"}\n";
+    std::fs::write(&traffic, line)?;
+    let same = run(&args(traffic.clone(), traffic.clone()));
+    let message = format!(
+        "{:#}",
+        same.err().context("--report = --traffic must fail")?
+    );
+    assert!(message.contains("--report"), "{message}");
+    assert!(message.contains("is the traffic file"), "{message}");
+    assert_eq!(std::fs::read_to_string(&traffic)?, line);
+    assert_eq!(std::fs::read_to_string(&decisions)?, "earlier decisions\n");
+    Ok(())
+}
