@@ -436,6 +436,10 @@ impl Evaluator for RiskEngine {
     fn payout(&self, now: i64, request: &PayoutRequest, facts: &PayoutFacts) -> Evaluation {
         self.evaluate(Hook::Payout, &request.merchant_id, now, request, facts)
     }
+
+    fn run_on_worker(&self, work: Box<dyn FnOnce() + Send + '_>) {
+        self.sandbox.workers().run(work);
+    }
 }
 
 fn log_level_name(level: i32) -> &'static str {

@@ -704,6 +704,11 @@ pub fn thread_cpu_ns() -> u64 {
     cpu_ns(rustix::time::ClockId::ThreadCPUTime)
 }
 
+/// CPU time of the whole process (every thread), in nanoseconds.
+pub fn process_cpu_ns() -> u64 {
+    cpu_ns(rustix::time::ClockId::ProcessCPUTime)
+}
+
 impl Cpu {
     /// CPU time of the clock chosen, or `None` for wall time.
     pub fn of(clock: Clock) -> Option<Cpu> {
