@@ -1,14 +1,29 @@
-//! Names and numbers of ABI version 1, shared by host and guest.
+//! Names and numbers of the rule ABI (versions 1 and 2), shared by host and
+//! guest.
 //!
 //! `ABI.md` at the root of this crate is the full contract; every constant
 //! here is referred to there by name.
 
 use crate::types::Hook;
 
-/// The ABI version a module implements; `hongbao_abi_version` returns it.
-pub const ABI_VERSION: u32 = 1;
+/// ABI version 1: the input is a JSON object.
+pub const ABI_VERSION_JSON: u32 = 1;
+/// ABI version 2: the same input in a compact binary encoding
+/// ([`crate::compact`]); everything else as in version 1.
+pub const ABI_VERSION_COMPACT: u32 = 2;
+/// The ABI version that modules built with this SDK implement;
+/// their `hongbao_abi_version` returns it.
+pub const ABI_VERSION: u32 = ABI_VERSION_COMPACT;
+/// Every ABI version the host speaks. A module declares one of them and
+/// gets its input in that version's encoding.
+pub const ABI_VERSIONS: [u32; 2] = [ABI_VERSION_JSON, ABI_VERSION_COMPACT];
 
-/// Export: `() -> i32`, returning [`ABI_VERSION`].
+/// True when the host speaks ABI version `v`.
+pub const fn is_spoken(v: i64) -> bool {
+    v == ABI_VERSION_JSON as i64 || v == ABI_VERSION_COMPACT as i64
+}
+
+/// Export: `() -> i32`, returning the module's ABI version (one of [`ABI_VERSIONS`]).
 pub const EXPORT_ABI_VERSION: &str = "hongbao_abi_version";
 /// Export: `(len: i32) -> i32`, returning a pointer to `len` writable bytes.
 pub const EXPORT_ALLOC: &str = "hongbao_alloc";

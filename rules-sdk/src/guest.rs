@@ -4,15 +4,37 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::abi::ABI_VERSION;
+use crate::abi::ABI_VERSION_JSON;
+use crate::compact::{self, Section};
 use crate::types::{Decision, RuleError, RuleInput, RuleOutput};
 
-/// Decodes `input` as a [`RuleInput`], runs `rule`, and encodes its answer.
+/// Decodes `input` as a compact [`RuleInput`] (ABI version 2, the
+/// encoding of modules built with this SDK), runs `rule`, and encodes its
+/// answer.
 ///
-/// Any decoding problem (bad JSON, wrong ABI version, settings of the wrong
-/// shape) becomes a [`RuleError`], which the host treats as a failure of
-/// the rule: never as allow.
+/// Any decoding problem (truncated input, wrong ABI version, settings of
+/// the wrong shape) becomes a [`RuleError`], which the host treats as a
+/// failure of the rule: never as allow.
 pub fn evaluate_bytes<R, F, S>(
+    input: &[u8],
+    rule: impl FnOnce(&RuleInput<R, F, S>) -> Result<Decision, RuleError>,
+) -> Vec<u8>
+where
+    R: Section,
+    F: Section,
+    S: DeserializeOwned,
+{
+    let output: RuleOutput = match compact::decode::<R, F, S>(input) {
+        Ok(parsed) => rule(&parsed).into(),
+        Err(e) => RuleOutput::Error(RuleError::new(format!("cannot decode input: {e}"))),
+    };
+    encode(&output)
+}
+
+/// Decodes `input` as the JSON [`RuleInput`] of ABI version 1, runs
+/// `rule`, and encodes its answer. For native tests on JSON fixtures, and
+/// for comparing the two encodings.
+pub fn evaluate_json<R, F, S>(
     input: &[u8],
     rule: impl FnOnce(&RuleInput<R, F, S>) -> Result<Decision, RuleError>,
 ) -> Vec<u8>
@@ -22,9 +44,9 @@ where
     S: DeserializeOwned,
 {
     let output: RuleOutput = match serde_json::from_slice::<RuleInput<R, F, S>>(input) {
-        Ok(parsed) if parsed.abi_version != ABI_VERSION => {
+        Ok(parsed) if parsed.abi_version != ABI_VERSION_JSON => {
             RuleOutput::Error(RuleError::new(format!(
-                "abi version {} not supported, expected {ABI_VERSION}",
+                "abi version {} not supported, expected {ABI_VERSION_JSON}",
                 parsed.abi_version
             )))
         }
@@ -77,8 +99,8 @@ pub mod wasm {
         rule: impl FnOnce(&RuleInput<R, F, S>) -> Result<Decision, RuleError>,
     ) -> i64
     where
-        R: DeserializeOwned,
-        F: DeserializeOwned,
+        R: Section,
+        F: Section,
         S: DeserializeOwned,
     {
         let input: &[u8] = if len <= 0 {

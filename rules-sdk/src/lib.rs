@@ -21,8 +21,11 @@
 //! ```
 //!
 //! Built for `wasm32-unknown-unknown`, [`export_rule!`] emits the exports that
-//! ABI version 1 requires (see `ABI.md`); built natively it emits nothing, so
-//! the same crate unit-tests with plain `cargo test` using [`testing`].
+//! the ABI requires (see `ABI.md`), declaring version 2: the host hands the
+//! rule its input in the compact encoding of [`compact`], which costs a
+//! fraction of parsing JSON. Built natively it emits nothing, so the same
+//! crate unit-tests with plain `cargo test` using [`testing`], which runs
+//! the rule through both encodings.
 //!
 //! This crate has no wasmtime dependency: the host uses the same types to
 //! build inputs and to parse outputs.
@@ -36,6 +39,7 @@ mod amount;
     reason = "a global allocator hands out raw memory; see the module's SAFETY notes"
 )]
 pub mod bump;
+pub mod compact;
 pub mod guest;
 pub mod host_api;
 pub mod testing;

@@ -1,5 +1,6 @@
 //! Native test helpers: fixtures of ordinary requests, and a runner that puts
-//! a rule through the same JSON encoding the Wasm build uses.
+//! a rule through the same compact encoding the Wasm build uses, and through
+//! the JSON encoding of ABI version 1 as well, and checks that both agree.
 //!
 //! ```
 //! use rules_sdk::{testing, ClaimInput, Decision, RuleError, RuleOutput, Verdict};
@@ -16,9 +17,10 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::abi::ABI_VERSION;
+use crate::abi::ABI_VERSION_JSON;
 use crate::amount::Amount;
-use crate::guest::evaluate_bytes;
+use crate::compact::{self, Section};
+use crate::guest::{evaluate_bytes, evaluate_json};
 use crate::types::{
     ClaimFacts, ClaimInput, ClaimRequest, Decision, Hook, PayoutFacts, PayoutInput, PayoutRequest,
     RuleError, RuleInput, RuleOutput, Verdict,
@@ -34,7 +36,7 @@ fn fixture_amount(text: &str) -> Amount {
 /// An ordinary claim of 1.23 by a month-old account, with empty settings.
 pub fn claim_fixture() -> ClaimInput {
     RuleInput {
-        abi_version: ABI_VERSION,
+        abi_version: ABI_VERSION_JSON,
         hook: Hook::Claim,
         rule_id: "rule-under-test".into(),
         now: FIXTURE_NOW,
@@ -68,7 +70,7 @@ pub fn claim_fixture() -> ClaimInput {
 /// An ordinary payout of 1.23, an hour after its claim, with empty settings.
 pub fn payout_fixture() -> PayoutInput {
     RuleInput {
-        abi_version: ABI_VERSION,
+        abi_version: ABI_VERSION_JSON,
         hook: Hook::Payout,
         rule_id: "rule-under-test".into(),
         now: FIXTURE_NOW,
@@ -97,25 +99,70 @@ pub fn payout_fixture() -> PayoutInput {
     }
 }
 
-/// Runs `rule` on `input` through the exact JSON path of the Wasm build:
-/// the input, settings included, is encoded, decoded into the rule's own
-/// types, and the answer is encoded and decoded again.
-pub fn run<R, F, S, I>(
-    rule: impl FnOnce(&RuleInput<R, F, S>) -> Result<Decision, RuleError>,
-    input: &I,
+/// Runs `rule` on `input` through the exact path of the Wasm build: the
+/// input, settings included, is encoded compactly (ABI version 2), decoded
+/// into the rule's own types, and the answer is encoded as JSON and decoded
+/// again.
+///
+/// It also runs the rule on the same input as JSON (ABI version 1) and
+/// checks that the answers agree, so a test covers both encodings. Each
+/// encoding writes its own version; `input.abi_version` is not used (to
+/// test a wrong version, patch the bytes and use [`run_compact`]).
+///
+/// # Panics
+///
+/// Panics, showing both answers, when the two encodings give different
+/// answers: a bug in the SDK's encoders, or a rule that reads
+/// `abi_version`.
+pub fn run<R, F, S, T>(
+    rule: impl Fn(&RuleInput<R, F, S>) -> Result<Decision, RuleError>,
+    input: &RuleInput<R, F, T>,
 ) -> RuleOutput
 where
-    R: DeserializeOwned,
-    F: DeserializeOwned,
+    R: Section + Serialize + DeserializeOwned,
+    F: Section + Serialize + DeserializeOwned,
     S: DeserializeOwned,
-    I: Serialize,
+    T: Serialize,
 {
-    let bytes = serde_json::to_vec(input).unwrap_or_default();
-    run_bytes(rule, &bytes)
+    let compact_out = match compact::encode(input) {
+        Ok(bytes) => run_compact(&rule, &bytes),
+        Err(e) => RuleOutput::Error(RuleError::new(format!("settings do not encode: {e}"))),
+    };
+    let json_out = match serde_json::to_value(input) {
+        Ok(mut value) => {
+            value["abi_version"] = serde_json::json!(ABI_VERSION_JSON);
+            run_json(&rule, &serde_json::to_vec(&value).unwrap_or_default())
+        }
+        Err(e) => RuleOutput::Error(RuleError::new(format!("input does not encode: {e}"))),
+    };
+    // The two encodings' decode errors are worded differently; any other
+    // answer must be the same.
+    match (&compact_out, &json_out) {
+        (RuleOutput::Error(_), RuleOutput::Error(_)) => {}
+        _ => assert_eq!(
+            compact_out, json_out,
+            "the rule answers differently through the compact (left) and JSON (right) encodings"
+        ),
+    }
+    compact_out
 }
 
-/// Runs `rule` on raw input bytes, such as a JSON fixture file.
-pub fn run_bytes<R, F, S>(
+/// Runs `rule` on raw compact input bytes (ABI version 2).
+pub fn run_compact<R, F, S>(
+    rule: impl FnOnce(&RuleInput<R, F, S>) -> Result<Decision, RuleError>,
+    input: &[u8],
+) -> RuleOutput
+where
+    R: Section,
+    F: Section,
+    S: DeserializeOwned,
+{
+    decode_output(&evaluate_bytes(input, rule))
+}
+
+/// Runs `rule` on raw JSON input bytes (ABI version 1), such as a JSON
+/// fixture file or an input with a field removed.
+pub fn run_json<R, F, S>(
     rule: impl FnOnce(&RuleInput<R, F, S>) -> Result<Decision, RuleError>,
     input: &[u8],
 ) -> RuleOutput
@@ -124,8 +171,11 @@ where
     F: DeserializeOwned,
     S: DeserializeOwned,
 {
-    let out = evaluate_bytes(input, rule);
-    serde_json::from_slice(&out)
+    decode_output(&evaluate_json(input, rule))
+}
+
+fn decode_output(out: &[u8]) -> RuleOutput {
+    serde_json::from_slice(out)
         .unwrap_or_else(|e| RuleOutput::Error(RuleError::new(format!("undecodable output: {e}"))))
 }
 
@@ -227,8 +277,39 @@ mod tests {
 
     #[test]
     fn wrong_abi_version_is_an_error() {
-        let mut input = claim_fixture();
-        input.abi_version = 2;
-        assert_eq!(verdict(&run(over, &input)), None);
+        let mut bytes = compact::encode(&claim_fixture()).expect("encodes");
+        assert_eq!(
+            verdict(&run_compact(over_or_allow, &bytes)),
+            Some(Verdict::Allow)
+        );
+        bytes[0] = 1;
+        assert_error(&run_compact(over_or_allow, &bytes), "abi_version");
+        let mut json = serde_json::to_value(claim_fixture()).expect("encodes");
+        json["abi_version"] = serde_json::json!(2);
+        let json = serde_json::to_vec(&json).expect("encodes");
+        assert_error(&run_json(over_or_allow, &json), "abi version 2");
+    }
+
+    fn over_or_allow(input: &ClaimInput) -> Result<Decision, RuleError> {
+        Ok(if input.request.amount.fen() > 10_000 {
+            Decision::deny("over")
+        } else {
+            Decision::allow()
+        })
+    }
+
+    #[test]
+    #[should_panic(expected = "answers differently")]
+    fn a_rule_that_tells_the_encodings_apart_is_caught() {
+        run(
+            |i: &ClaimInput| {
+                Ok(if i.abi_version == 2 {
+                    Decision::allow()
+                } else {
+                    Decision::deny("json")
+                })
+            },
+            &claim_fixture(),
+        );
     }
 }

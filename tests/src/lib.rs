@@ -36,6 +36,10 @@ pub const WAT: &[(&str, &str)] = &[
     ("hostile_log", include_str!("../wat/hostile_log.wat")),
     ("amount_floor", include_str!("../wat/amount_floor.wat")),
     (
+        "compact_claim_count",
+        include_str!("../wat/compact_claim_count.wat"),
+    ),
+    (
         "forged_import_name",
         include_str!("../wat/forged_import_name.wat"),
     ),

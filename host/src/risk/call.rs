@@ -369,7 +369,8 @@ mod tests {
             let mut input = rules_sdk::testing::claim_fixture();
             input.settings = serde_json::json!({ "users": users });
             input.request.user_id = user.into();
-            let bytes = serde_json::to_vec(&input).expect("the input encodes");
+            // The sample rules speak ABI version 2: compact input.
+            let bytes = rules_sdk::compact::encode(&input).expect("the input encodes");
             let r = call(&sandbox, &module, Hook::Claim, &limits, &bytes);
             let d = r.outcome.expect("blocklist answers");
             assert_eq!(d.verdict, want, "{user}: {d:?}");

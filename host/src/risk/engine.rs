@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rules_sdk::{ABI_VERSION, ClaimFacts, ClaimRequest, Hook, PayoutFacts, PayoutRequest, Verdict};
+use rules_sdk::abi::{ABI_VERSION_COMPACT, ABI_VERSION_JSON};
+use rules_sdk::compact::{self, Section};
+use rules_sdk::{ClaimFacts, ClaimRequest, Hook, PayoutFacts, PayoutRequest, Verdict};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -71,7 +73,12 @@ pub struct LoadedRule {
     pub refused: Option<String>,
     digest: String,
     module: Option<Arc<CompiledModule>>,
-    /// `"rule_id":"..","settings":{..},` pre-encoded once at load.
+    /// The ABI version the module declared: the encoding of its inputs
+    /// (0 for a refused rule, which never runs).
+    abi_version: u32,
+    /// The rule's part of every input (version, id, settings), encoded
+    /// once at load in the module's ABI version: for JSON,
+    /// `{"abi_version":1,"rule_id":"..","settings":{..},`.
     input_prefix: Vec<u8>,
 }
 
@@ -79,6 +86,12 @@ impl LoadedRule {
     /// SHA-256 of the module, hex.
     pub fn digest(&self) -> &str {
         &self.digest
+    }
+
+    /// The ABI version the module speaks (1: JSON input, 2: compact
+    /// input); 0 for a rule refused at load.
+    pub fn abi_version(&self) -> u32 {
+        self.abi_version
     }
 
     fn failure_verdict(&self, hook: Hook) -> Verdict {
@@ -217,15 +230,15 @@ impl RiskEngine {
         let checked = sandbox.workers().map(&staged, |s| match s {
             Err(r) => Err(r.clone()),
             Ok((rc, limits, p)) => assess(&sandbox, p, limits, &rc.hooks, &probes)
-                .and_then(|module| {
-                    let problems = check_settings(&sandbox, &module, limits, rc);
+                .and_then(|(module, version)| {
+                    let problems = check_settings(&sandbox, &module, version, limits, rc);
                     if problems.is_empty() {
-                        Ok(module)
+                        Ok((module, version))
                     } else {
                         Err(problems)
                     }
                 })
-                .map(|module| loaded_rule(rc, limits.clone(), module))
+                .map(|(module, version)| loaded_rule(rc, limits.clone(), module, version))
                 .map_err(|problems| Refusal {
                     rule: rc.id.clone(),
                     problems,
@@ -317,33 +330,67 @@ impl RiskEngine {
         slots[hook_slot(hook)].iter().map(|&i| &self.rules[i])
     }
 
-    /// Evaluates `hook` with a request and facts already encoded as JSON.
-    pub fn evaluate_encoded(
+    /// Evaluates `hook` for a packet of `merchant`: every rule in order,
+    /// each on its own copy of the input in its module's encoding, spread
+    /// over the workers; the outcomes come back in evaluation order.
+    fn evaluate<R: Serialize + Section, F: Serialize + Section>(
         &self,
         hook: Hook,
         merchant: &str,
         now: i64,
-        request: &[u8],
-        facts: &[u8],
+        request: &R,
+        facts: &F,
     ) -> Evaluation {
-        let mut shared = Vec::with_capacity(request.len() + facts.len() + 64);
-        shared.extend_from_slice(
-            format!("\"hook\":\"{hook}\",\"now\":{now},\"request\":").as_bytes(),
-        );
-        shared.extend_from_slice(request);
-        shared.extend_from_slice(b",\"facts\":");
-        shared.extend_from_slice(facts);
-        shared.push(b'}');
         let rules: Vec<&LoadedRule> = self.order(hook, merchant).collect();
-        // Each rule gets its own copy of the input; the calls are spread
-        // over the workers and the outcomes come back in evaluation order.
+        // The request's part of the input, once per encoding in use.
+        let json = rules
+            .iter()
+            .any(|r| r.abi_version == ABI_VERSION_JSON)
+            .then(|| json_request_part(hook, now, request, facts));
+        let compact = rules
+            .iter()
+            .any(|r| r.abi_version == ABI_VERSION_COMPACT)
+            .then(|| {
+                let mut out = Vec::with_capacity(512);
+                compact::encode_request_part(hook, now, request, facts, &mut out);
+                out
+            });
         let outcomes = self.sandbox.workers().map(&rules, |rule| {
-            let mut input = Vec::with_capacity(rule.input_prefix.len() + shared.len());
-            input.extend_from_slice(&rule.input_prefix);
-            input.extend_from_slice(&shared);
-            self.run_rule(rule, hook, &input)
+            let shared = match rule.abi_version {
+                ABI_VERSION_COMPACT => compact.as_deref(),
+                _ => json.as_ref().and_then(|j| j.as_deref()),
+            };
+            match shared {
+                Some(shared) => {
+                    let mut input = Vec::with_capacity(rule.input_prefix.len() + shared.len());
+                    input.extend_from_slice(&rule.input_prefix);
+                    input.extend_from_slice(shared);
+                    self.run_rule(rule, hook, &input)
+                }
+                // Plain structs always encode as JSON; if one ever did not,
+                // the rule fails with its failure verdict rather than being
+                // skipped.
+                None => self.unencodable(rule, hook),
+            }
         });
         Evaluation::combine(outcomes)
+    }
+
+    fn unencodable(&self, rule: &LoadedRule, hook: Hook) -> RuleOutcome {
+        RuleOutcome {
+            rule_id: rule.id.clone(),
+            scope: rule.scope.clone(),
+            digest: rule.digest().to_string(),
+            verdict: rule.failure_verdict(hook),
+            reason: "host-error".into(),
+            note: None,
+            failure: Some(super::FailureReason::HostError),
+            detail: Some("cannot encode input".into()),
+            logs: Vec::new(),
+            failed_open: rule.failure_verdict(hook) == Verdict::Allow,
+            fuel_used: 0,
+            duration_ns: 0,
+        }
     }
 
     fn run_rule(&self, rule: &LoadedRule, hook: Hook, input: &[u8]) -> RuleOutcome {
@@ -393,39 +440,6 @@ impl RiskEngine {
             duration_ns: result.duration_ns,
         }
     }
-
-    fn evaluate<R: Serialize, F: Serialize>(
-        &self,
-        hook: Hook,
-        merchant: &str,
-        now: i64,
-        request: &R,
-        facts: &F,
-    ) -> Evaluation {
-        match (serde_json::to_vec(request), serde_json::to_vec(facts)) {
-            (Ok(r), Ok(f)) => self.evaluate_encoded(hook, merchant, now, &r, &f),
-            // Plain structs always encode; if one ever did not, every rule
-            // fails with its failure verdict rather than being skipped.
-            _ => Evaluation::combine(
-                self.order(hook, merchant)
-                    .map(|rule| RuleOutcome {
-                        rule_id: rule.id.clone(),
-                        scope: rule.scope.clone(),
-                        digest: rule.digest().to_string(),
-                        verdict: rule.failure_verdict(hook),
-                        reason: "host-error".into(),
-                        note: None,
-                        failure: Some(super::FailureReason::HostError),
-                        detail: Some("cannot encode input".into()),
-                        logs: Vec::new(),
-                        failed_open: rule.failure_verdict(hook) == Verdict::Allow,
-                        fuel_used: 0,
-                        duration_ns: 0,
-                    })
-                    .collect(),
-            ),
-        }
-    }
 }
 
 impl Evaluator for RiskEngine {
@@ -440,6 +454,27 @@ impl Evaluator for RiskEngine {
     fn run_on_worker(&self, work: Box<dyn FnOnce() + Send + '_>) {
         self.sandbox.workers().run(work);
     }
+}
+
+/// `"hook":..,"now":..,"request":{..},"facts":{..}}`: the request's part of
+/// a JSON input, after a rule's prefix. `None` if it does not encode.
+fn json_request_part<R: Serialize, F: Serialize>(
+    hook: Hook,
+    now: i64,
+    request: &R,
+    facts: &F,
+) -> Option<Vec<u8>> {
+    let (request, facts) = (
+        serde_json::to_vec(request).ok()?,
+        serde_json::to_vec(facts).ok()?,
+    );
+    let mut shared = Vec::with_capacity(request.len() + facts.len() + 64);
+    shared.extend_from_slice(format!("\"hook\":\"{hook}\",\"now\":{now},\"request\":").as_bytes());
+    shared.extend_from_slice(&request);
+    shared.extend_from_slice(b",\"facts\":");
+    shared.extend_from_slice(&facts);
+    shared.push(b'}');
+    Some(shared)
 }
 
 fn log_level_name(level: i32) -> &'static str {
@@ -459,6 +494,7 @@ fn log_level_name(level: i32) -> &'static str {
 fn check_settings(
     sandbox: &Sandbox,
     module: &CompiledModule,
+    abi_version: u32,
     limits: &Limits,
     rc: &crate::config::RuleConfig,
 ) -> Vec<String> {
@@ -470,16 +506,16 @@ fn check_settings(
                 let mut i = rules_sdk::testing::claim_fixture();
                 i.rule_id = rc.id.clone();
                 i.settings = settings.clone();
-                serde_json::to_vec(&i)
+                encode_input(&i, abi_version)
             }
             Hook::Payout => {
                 let mut i = rules_sdk::testing::payout_fixture();
                 i.rule_id = rc.id.clone();
                 i.settings = settings.clone();
-                serde_json::to_vec(&i)
+                encode_input(&i, abi_version)
             }
         };
-        let Ok(input) = input else { continue };
+        let Some(input) = input else { continue };
         if let Err(CallFailure {
             reason: super::FailureReason::RuleError,
             detail,
@@ -493,13 +529,26 @@ fn check_settings(
     problems
 }
 
+/// A whole input in the encoding of ABI version `abi_version`.
+fn encode_input<R: Serialize + Section, F: Serialize + Section>(
+    input: &rules_sdk::RuleInput<R, F>,
+    abi_version: u32,
+) -> Option<Vec<u8>> {
+    if abi_version == ABI_VERSION_COMPACT {
+        compact::encode(input).ok()
+    } else {
+        // The fixtures carry version 1 already.
+        serde_json::to_vec(input).ok()
+    }
+}
+
 /// Every problem of a prepared module under `limits` for `hooks`, or the
 /// module ready to run: the limit-independent problems, the fit to the
 /// limits, then (when nothing else is wrong) a probe in a fresh instance, or
 /// (when something is) a diagnostic probe with refused imports stubbed out.
 /// Probe results by (module digest, limits).
 #[derive(Default)]
-struct ProbeCache(std::sync::Mutex<HashMap<(String, String), Result<(), String>>>);
+struct ProbeCache(std::sync::Mutex<HashMap<(String, String), Result<u32, String>>>);
 
 impl ProbeCache {
     fn probe(
@@ -507,7 +556,7 @@ impl ProbeCache {
         sandbox: &Sandbox,
         module: &CompiledModule,
         limits: &Limits,
-    ) -> Result<(), String> {
+    ) -> Result<u32, String> {
         let key = (module.digest().to_string(), format!("{limits:?}"));
         if let Some(r) = self.0.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return r;
@@ -526,13 +575,13 @@ fn assess(
     limits: &Limits,
     hooks: &[Hook],
     probes: &ProbeCache,
-) -> Result<Arc<CompiledModule>, Vec<String>> {
+) -> Result<(Arc<CompiledModule>, u32), Vec<String>> {
     let mut problems = prepared.problems.clone();
     problems.extend(prepared.facts.check_fits(limits, hooks));
     match &prepared.compiled {
         Some(module) if problems.is_empty() => {
-            probes.probe(sandbox, module, limits).map_err(|p| vec![p])?;
-            Ok(Arc::clone(module))
+            let version = probes.probe(sandbox, module, limits).map_err(|p| vec![p])?;
+            Ok((Arc::clone(module), version))
         }
         _ => {
             problems.extend(diagnose(sandbox, prepared, limits));
@@ -541,15 +590,28 @@ fn assess(
     }
 }
 
-fn loaded_rule(rc: &RuleConfig, limits: Limits, module: Arc<CompiledModule>) -> LoadedRule {
+fn loaded_rule(
+    rc: &RuleConfig,
+    limits: Limits,
+    module: Arc<CompiledModule>,
+    abi_version: u32,
+) -> LoadedRule {
     let settings = serde_json::to_string(&rc.settings).unwrap_or_else(|_| "{}".into());
-    let id_json = serde_json::to_string(&rc.id).unwrap_or_else(|_| "\"\"".into());
-    let input_prefix =
-        format!("{{\"abi_version\":{ABI_VERSION},\"rule_id\":{id_json},\"settings\":{settings},")
-            .into_bytes();
+    let input_prefix = if abi_version == ABI_VERSION_COMPACT {
+        let mut out = Vec::new();
+        compact::encode_rule_part(&rc.id, &settings, &mut out);
+        out
+    } else {
+        let id_json = serde_json::to_string(&rc.id).unwrap_or_else(|_| "\"\"".into());
+        format!(
+            "{{\"abi_version\":{ABI_VERSION_JSON},\"rule_id\":{id_json},\"settings\":{settings},"
+        )
+        .into_bytes()
+    };
     LoadedRule {
         digest: module.digest().to_string(),
         module: Some(module),
+        abi_version,
         input_prefix,
         ..rule_entry(rc, limits)
     }
@@ -582,6 +644,7 @@ fn rule_entry(rc: &RuleConfig, limits: Limits) -> LoadedRule {
         refused: None,
         digest: String::new(),
         module: None,
+        abi_version: 0,
         input_prefix: Vec::new(),
     }
 }
@@ -604,5 +667,5 @@ pub fn check_module(
     } else {
         prepare(sandbox, bytes)
     };
-    assess(sandbox, &prepared, limits, &[], &ProbeCache::default()).map(|m| (*m).clone())
+    assess(sandbox, &prepared, limits, &[], &ProbeCache::default()).map(|(m, _)| (*m).clone())
 }

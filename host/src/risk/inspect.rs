@@ -383,11 +383,11 @@ pub fn inspect(engine: &wasmtime::Engine, wasm: &[u8], size_bytes: u64) -> Inspe
         _ => None,
     };
     if let Some(v) = abi_version_const
-        && v != i64::from(rules_sdk::ABI_VERSION)
+        && !abi::is_spoken(v)
     {
         problems.push(format!(
-            "{EXPORT_ABI_VERSION} returns {v}; this host speaks ABI version {}",
-            rules_sdk::ABI_VERSION
+            "{EXPORT_ABI_VERSION} returns {v}; this host speaks ABI versions {}",
+            spoken_versions()
         ));
     }
 
@@ -479,4 +479,10 @@ impl ModuleFacts {
         }
         problems
     }
+}
+
+/// The ABI versions this host speaks, for messages: `1 and 2`.
+pub(crate) fn spoken_versions() -> String {
+    let v: Vec<String> = abi::ABI_VERSIONS.iter().map(u32::to_string).collect();
+    v.join(" and ")
 }

@@ -3,25 +3,25 @@
 //! loops, traps or grows memory fails here, with the reason it would have in
 //! a call), then `hongbao_abi_version`.
 
-use rules_sdk::ABI_VERSION;
-use rules_sdk::abi::EXPORT_ABI_VERSION;
+use rules_sdk::abi::{EXPORT_ABI_VERSION, is_spoken};
 use wasmtime::{ExternType, InstancePre, Store};
 
 use super::call::{classify, instantiate_pre};
 use super::host_imports::ALLOWED_IMPORTS;
-use super::inspect::host_sig;
+use super::inspect::{host_sig, spoken_versions};
 use super::limits::Limits;
 use super::module::{CompiledModule, Prepared};
 use super::sandbox::Sandbox;
 use super::store::CallState;
 
 /// Instantiates `module` under `limits` (running any start function) and
-/// checks that it speaks this host's ABI version.
+/// checks that it speaks an ABI version this host speaks. Returns that
+/// version: the encoding its inputs take.
 ///
 /// # Errors
 ///
 /// Returns one sentence saying what failed, with the typed reason.
-pub fn probe(sandbox: &Sandbox, module: &CompiledModule, limits: &Limits) -> Result<(), String> {
+pub fn probe(sandbox: &Sandbox, module: &CompiledModule, limits: &Limits) -> Result<u32, String> {
     probe_pre(sandbox, module.pre(), limits)
 }
 
@@ -29,7 +29,7 @@ fn probe_pre(
     sandbox: &Sandbox,
     pre: &InstancePre<CallState>,
     limits: &Limits,
-) -> Result<(), String> {
+) -> Result<u32, String> {
     sandbox.workers().run(|| {
         let mut store = Store::new(sandbox.engine(), CallState::new(limits));
         // Armed exactly as a call is: fuel, limiter, and the deadline that
@@ -45,12 +45,13 @@ fn probe_pre(
             let c = classify(&e, EXPORT_ABI_VERSION);
             format!("{EXPORT_ABI_VERSION} failed: {} ({})", c.reason, c.detail)
         })?;
-        if i64::from(v) != i64::from(ABI_VERSION) {
+        if !is_spoken(i64::from(v)) {
             return Err(format!(
-                "{EXPORT_ABI_VERSION} returns {v}; this host speaks ABI version {ABI_VERSION}"
+                "{EXPORT_ABI_VERSION} returns {v}; this host speaks ABI versions {}",
+                spoken_versions()
             ));
         }
-        Ok(())
+        Ok(v.unsigned_abs())
     })
 }
 
@@ -97,7 +98,7 @@ pub fn diagnose(sandbox: &Sandbox, prepared: &Prepared, limits: &Limits) -> Opti
     }
     let pre = linker.instantiate_pre(module).ok()?;
     match probe_pre(sandbox, &pre, limits) {
-        Ok(()) => None,
+        Ok(_) => None,
         // The constant was already reported; only a failing start remains.
         Err(p) if prepared.facts.abi_version_const.is_some() && !p.starts_with("fails") => None,
         Err(p) => Some(p),

@@ -262,6 +262,6 @@ mod tests {
         let facts = value["facts"].as_object_mut().expect("facts is an object");
         facts.remove("user_claimed_today");
         let bytes = serde_json::to_vec(&value).expect("input encodes");
-        assert_error(&testing::run_bytes(claim, &bytes), "user_claimed_today");
+        assert_error(&testing::run_json(claim, &bytes), "user_claimed_today");
     }
 }

@@ -308,6 +308,6 @@ mod tests {
         let facts = value["facts"].as_object_mut().expect("facts is an object");
         facts.remove("seconds_since_claim");
         let bytes = serde_json::to_vec(&value).expect("input encodes");
-        assert_error(&testing::run_bytes(payout, &bytes), "seconds_since_claim");
+        assert_error(&testing::run_json(payout, &bytes), "seconds_since_claim");
     }
 }

@@ -239,7 +239,7 @@ mod tests {
         facts.remove("account_age_seconds");
         let bytes = serde_json::to_vec(&value).expect("input encodes");
         assert_decision(
-            &testing::run_bytes(claim, &bytes),
+            &testing::run_json(claim, &bytes),
             Verdict::Review,
             REASON_UNKNOWN_ACCOUNT_AGE,
         );

@@ -191,6 +191,6 @@ mod tests {
         let facts = value["facts"].as_object_mut().expect("facts is an object");
         facts.remove("merchant_paid_today");
         let bytes = serde_json::to_vec(&value).expect("input encodes");
-        assert_error(&testing::run_bytes(payout, &bytes), "merchant_paid_today");
+        assert_error(&testing::run_json(payout, &bytes), "merchant_paid_today");
     }
 }

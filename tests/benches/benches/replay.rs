@@ -1,8 +1,9 @@
 //! End-to-end replay: 10,000 lines of seeded sample traffic (the `hongbao
 //! demo` generator, seed 42, 50 merchants) through a fresh settlement core
 //! and the demo rule set. Throughput is in events (lines) per
-//! second; `native` runs the same rules compiled natively, to show what the
-//! sandbox costs end to end.
+//! second; `native` runs the same rules compiled natively (on the same
+//! compact input; `native-json` on the JSON input of ABI version 1), to
+//! show what the sandbox costs end to end.
 //!
 //! The engine spreads the rules of a request over its worker threads, so
 //! this is timed by the process's CPU time (the cost, workers included);
@@ -13,14 +14,17 @@
 use criterion::{Criterion, Throughput, measurement::Measurement};
 use hongbao::cli::{RunSinks, replay};
 use hongbao::risk::RiskEngine;
-use hongbao_benches::{NativeRules, demo_config, traffic};
+use hongbao_benches::{Encoding, NativeRules, demo_config, traffic};
 
 const EVENTS: usize = 10_000;
 
 fn bench<M: Measurement>(c: &mut Criterion<M>) {
     let config = demo_config().expect("the demo config parses");
     let engine = RiskEngine::load(&config, &hongbao::bundled::module).expect("the rules load");
-    let native = NativeRules::new(&config, &engine).expect("every rule has a native build");
+    let native = NativeRules::new(&config, &engine, Encoding::Compact)
+        .expect("every rule has a native build");
+    let native_json =
+        NativeRules::new(&config, &engine, Encoding::Json).expect("every rule has a native build");
     let lines = traffic(EVENTS).expect("traffic generates");
     let sinks = || RunSinks {
         decisions: None,
@@ -37,6 +41,9 @@ fn bench<M: Measurement>(c: &mut Criterion<M>) {
     });
     g.bench_function("native", |b| {
         b.iter(|| replay(&config, &native, lines.as_slice(), sinks()).expect("replays"));
+    });
+    g.bench_function("native-json", |b| {
+        b.iter(|| replay(&config, &native_json, lines.as_slice(), sinks()).expect("replays"));
     });
     g.finish();
 }

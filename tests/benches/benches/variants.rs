@@ -97,11 +97,19 @@ fn bench<M: Measurement>(c: &mut Criterion<M>) {
         })
         .collect();
 
-    let input = base.input.as_slice();
+    // Guests built before ABI version 2 take the JSON input.
+    let input_of = |case: &RuleCase| -> &[u8] {
+        let iso = Isolated::new(Arc::clone(&sandboxes[0].1), case).expect("compiles");
+        match iso.abi_version().expect("the module speaks an ABI version") {
+            1 => Box::leak(case.json_input.clone().into_boxed_slice()),
+            _ => Box::leak(case.input.clone().into_boxed_slice()),
+        }
+    };
     let failures = Failures::default();
     eprintln!("minor page faults per call, {rule}:");
     eprintln!("{:<32} {:>8}", "tuning / guest", "faults");
     for (g, case) in &guests {
+        let input = input_of(case);
         let mut reused = Reused::new(&sandboxes[0].1, case).expect("instantiates");
         let f = minor_faults(1000, || {
             failures.check(reused.call(input));
@@ -118,6 +126,7 @@ fn bench<M: Measurement>(c: &mut Criterion<M>) {
     }
 
     for (g, case) in &guests {
+        let input = input_of(case);
         let mut group = c.benchmark_group(format!("{rule}/{g}"));
         group.warm_up_time(Duration::from_millis(500));
         group.measurement_time(Duration::from_secs(2));
@@ -140,8 +149,10 @@ fn clone_case(c: &RuleCase) -> RuleCase {
         hook: c.hook,
         limits: c.limits.clone(),
         input: c.input.clone(),
+        json_input: c.json_input.clone(),
         wasm: c.wasm,
         native: c.native,
+        native_json: c.native_json,
     }
 }
 

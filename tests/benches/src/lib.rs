@@ -9,7 +9,8 @@
 //!   `Store` and `Linker::instantiate` per call, no pooling, no `InstancePre`,
 //!   no fuel or deadline.
 //! - [`native`]: the same rule crate compiled natively and called in-process
-//!   through the same JSON encoding (the floor).
+//!   through the same compact input encoding (the floor), and
+//!   [`native_json`] through the JSON encoding of ABI version 1.
 //! - [`Rego`]: `rego/daily_limits.rego`, the daily-limits rule written in
 //!   Rego and evaluated with the `regorus` crate.
 //!
@@ -27,11 +28,13 @@ use hongbao::risk::module::CompiledModule;
 use hongbao::risk::sandbox::Sandbox;
 use hongbao::risk::store::CallState;
 use hongbao::risk::{Evaluation, Evaluator, RuleOutcome, Scope};
+use rules_sdk::abi::ABI_VERSION_JSON;
 use rules_sdk::abi::unpack_output;
-use rules_sdk::guest::evaluate_bytes;
+use rules_sdk::compact::{self, Section};
+use rules_sdk::guest::{evaluate_bytes, evaluate_json};
 use rules_sdk::{
-    ABI_VERSION, Amount, ClaimFacts, ClaimRequest, Decision, Hook, PayoutFacts, PayoutRequest,
-    RuleInput, Verdict, testing,
+    Amount, ClaimFacts, ClaimRequest, Decision, Hook, PayoutFacts, PayoutRequest, RuleInput,
+    Verdict, testing,
 };
 use serde::Serialize;
 use wasmtime::{Instance, Memory, Store, TypedFunc};
@@ -41,10 +44,11 @@ pub const DEMO_MERCHANTS: usize = 50;
 /// The merchant whose packets the benches claim.
 pub const MERCHANT: &str = "m1";
 
-/// A rule compiled natively: JSON input bytes in, JSON output bytes out.
+/// A rule compiled natively: input bytes in, JSON output bytes out.
 pub type NativeFn = fn(&[u8]) -> Vec<u8>;
 
-/// The native entry of sample rule `crate_name` at `hook`.
+/// The native entry of sample rule `crate_name` at `hook`, taking the
+/// compact input (ABI version 2) that its Wasm build takes.
 pub fn native(crate_name: &str, hook: Hook) -> Option<NativeFn> {
     let f: NativeFn = match (crate_name, hook) {
         ("blocklist", Hook::Claim) => |b| evaluate_bytes(b, blocklist::claim),
@@ -59,6 +63,33 @@ pub fn native(crate_name: &str, hook: Hook) -> Option<NativeFn> {
         _ => return None,
     };
     Some(f)
+}
+
+/// The native entry of sample rule `crate_name` at `hook`, taking the JSON
+/// input of ABI version 1.
+pub fn native_json(crate_name: &str, hook: Hook) -> Option<NativeFn> {
+    let f: NativeFn = match (crate_name, hook) {
+        ("blocklist", Hook::Claim) => |b| evaluate_json(b, blocklist::claim),
+        ("blocklist", Hook::Payout) => |b| evaluate_json(b, blocklist::payout),
+        ("campaign-cap", Hook::Claim) => |b| evaluate_json(b, campaign_cap::claim),
+        ("daily-limits", Hook::Claim) => |b| evaluate_json(b, daily_limits::claim),
+        ("device-farm", Hook::Claim) => |b| evaluate_json(b, device_farm::claim),
+        ("mule-cashout", Hook::Payout) => |b| evaluate_json(b, mule_cashout::payout),
+        ("new-account", Hook::Claim) => |b| evaluate_json(b, new_account::claim),
+        ("payout-budget", Hook::Payout) => |b| evaluate_json(b, payout_budget::payout),
+        ("self-dealing", Hook::Claim) => |b| evaluate_json(b, self_dealing::claim),
+        _ => return None,
+    };
+    Some(f)
+}
+
+/// How a native evaluator hands rules their input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// The compact binary input of ABI version 2, as the Wasm build gets it.
+    Compact,
+    /// The JSON input of ABI version 1.
+    Json,
 }
 
 /// The demo config (`hongbao demo-config --merchants 50`), parsed.
@@ -109,39 +140,44 @@ fn amount(text: &str) -> Amount {
     Amount::parse(text).unwrap_or_default()
 }
 
-/// The input bytes of one call of `rule` at `hook`: the ABI's JSON object.
+/// The input bytes of one call of `rule` at `hook`, in `encoding`.
 ///
 /// # Errors
 ///
 /// Returns an error if the settings do not encode as JSON.
-pub fn input_for(rule: &RuleConfig, hook: Hook, now: i64) -> Result<Vec<u8>> {
+pub fn input_for(rule: &RuleConfig, hook: Hook, now: i64, encoding: Encoding) -> Result<Vec<u8>> {
     let settings = serde_json::to_value(&rule.settings)?;
-    fn encode<R: Serialize, F: Serialize>(
+    fn encode<R: Serialize + Section, F: Serialize + Section>(
         rule: &RuleConfig,
         hook: Hook,
         now: i64,
         settings: serde_json::Value,
         request: R,
         facts: F,
+        encoding: Encoding,
     ) -> Result<Vec<u8>> {
-        Ok(serde_json::to_vec(&RuleInput {
-            abi_version: ABI_VERSION,
+        let input = RuleInput {
+            abi_version: ABI_VERSION_JSON,
             hook,
             rule_id: rule.id.clone(),
             now,
             settings,
             request,
             facts,
-        })?)
+        };
+        Ok(match encoding {
+            Encoding::Compact => compact::encode(&input)?,
+            Encoding::Json => serde_json::to_vec(&input)?,
+        })
     }
     match hook {
         Hook::Claim => {
             let (r, f) = claim_request();
-            encode(rule, hook, now, settings, r, f)
+            encode(rule, hook, now, settings, r, f, encoding)
         }
         Hook::Payout => {
             let (r, f) = payout_request();
-            encode(rule, hook, now, settings, r, f)
+            encode(rule, hook, now, settings, r, f, encoding)
         }
     }
 }
@@ -156,12 +192,17 @@ pub struct RuleCase {
     pub hook: Hook,
     /// The limits the engine would use for this rule.
     pub limits: Limits,
-    /// The input of one call.
+    /// The input of one call, compact (ABI version 2), as the Wasm build
+    /// of the sample rules takes it.
     pub input: Vec<u8>,
+    /// The same input as JSON (ABI version 1), for Rego and [`native_json`].
+    pub json_input: Vec<u8>,
     /// The Wasm module.
     pub wasm: &'static [u8],
-    /// The rule compiled natively.
+    /// The rule compiled natively, on the compact input.
     pub native: NativeFn,
+    /// The rule compiled natively, on the JSON input.
+    pub native_json: NativeFn,
 }
 
 /// Every sample rule once, with the settings of its first rule in the demo
@@ -187,14 +228,18 @@ pub fn rule_cases(config: &Config) -> Result<Vec<RuleCase>> {
             Hook::Payout
         };
         let native = native(name, hook).with_context(|| format!("no native entry for {name}"))?;
+        let native_json =
+            native_json(name, hook).with_context(|| format!("no native entry for {name}"))?;
         cases.push(RuleCase {
             crate_name: (*name).to_string(),
             rule_id: rule.id.clone(),
             hook,
             limits: defaults.with(&rule.limits),
-            input: input_for(rule, hook, testing::FIXTURE_NOW)?,
+            input: input_for(rule, hook, testing::FIXTURE_NOW, Encoding::Compact)?,
+            json_input: input_for(rule, hook, testing::FIXTURE_NOW, Encoding::Json)?,
             wasm,
             native,
+            native_json,
         });
     }
     Ok(cases)
@@ -233,6 +278,17 @@ impl Isolated {
             hook: case.hook,
             limits: case.limits.clone(),
         })
+    }
+
+    /// The ABI version the module declares (1: JSON input, 2: compact), as
+    /// the engine's load-time probe reads it.
+    ///
+    /// # Errors
+    ///
+    /// Returns the probe's problem.
+    pub fn abi_version(&self) -> Result<u32> {
+        hongbao::risk::probe::probe(&self.sandbox, &self.module, &self.limits)
+            .map_err(|p| anyhow::anyhow!("{p}"))
     }
 
     /// One call in a fresh instance.
@@ -468,11 +524,13 @@ impl Rego {
 }
 
 /// The demo rule set compiled natively, behind the same [`Evaluator`]
-/// interface as the [`hongbao::risk::RiskEngine`]: the same input encoding,
-/// output check and decision record, without the sandbox.
+/// interface as the [`hongbao::risk::RiskEngine`]: the same input encoding
+/// (or, with [`Encoding::Json`], that of ABI version 1), output check and
+/// decision record, without the sandbox.
 pub struct NativeRules {
     /// Per merchant (`None`: platform only), per hook: the rules in order.
     order: std::collections::HashMap<Option<String>, [Vec<NativeRule>; 2]>,
+    encoding: Encoding,
 }
 
 struct NativeRule {
@@ -489,7 +547,11 @@ impl NativeRules {
     /// # Errors
     ///
     /// Returns an error when a rule has no native build.
-    pub fn new(config: &Config, engine: &hongbao::risk::RiskEngine) -> Result<NativeRules> {
+    pub fn new(
+        config: &Config,
+        engine: &hongbao::risk::RiskEngine,
+        encoding: Encoding,
+    ) -> Result<NativeRules> {
         let mut merchants: Vec<Option<String>> = vec![None];
         merchants.extend(
             config
@@ -512,20 +574,31 @@ impl NativeRules {
                     let name = crate_of(rc).context("not a bundled rule")?;
                     let settings = serde_json::to_string(&rc.settings)?;
                     let id_json = serde_json::to_string(&rc.id)?;
+                    let (prefix, f) = match encoding {
+                        Encoding::Compact => {
+                            let mut p = Vec::new();
+                            compact::encode_rule_part(&rc.id, &settings, &mut p);
+                            (p, native(name, hook))
+                        }
+                        Encoding::Json => (
+                            format!(
+                                "{{\"abi_version\":{ABI_VERSION_JSON},\"rule_id\":{id_json},\"settings\":{settings},"
+                            )
+                            .into_bytes(),
+                            native_json(name, hook),
+                        ),
+                    };
                     slots[slot].push(NativeRule {
                         id: rc.id.clone(),
                         scope: loaded.scope.clone(),
-                        prefix: format!(
-                            "{{\"abi_version\":{ABI_VERSION},\"rule_id\":{id_json},\"settings\":{settings},"
-                        )
-                        .into_bytes(),
-                        f: native(name, hook).context("no native entry")?,
+                        prefix,
+                        f: f.context("no native entry")?,
                     });
                 }
             }
             order.insert(m, slots);
         }
-        Ok(NativeRules { order })
+        Ok(NativeRules { order, encoding })
     }
 
     fn evaluate(
@@ -533,19 +606,30 @@ impl NativeRules {
         hook: Hook,
         merchant: &str,
         now: i64,
-        request: &impl Serialize,
-        facts: &impl Serialize,
+        request: &(impl Serialize + Section),
+        facts: &(impl Serialize + Section),
     ) -> Evaluation {
         let rules = self
             .order
             .get(&Some(merchant.to_string()))
             .or_else(|| self.order.get(&None))
             .map_or(&[][..], |s| &s[usize::from(hook == Hook::Payout)][..]);
-        let mut shared = format!("\"hook\":\"{hook}\",\"now\":{now},\"request\":").into_bytes();
-        shared.extend(serde_json::to_vec(request).unwrap_or_default());
-        shared.extend_from_slice(b",\"facts\":");
-        shared.extend(serde_json::to_vec(facts).unwrap_or_default());
-        shared.push(b'}');
+        let shared = match self.encoding {
+            Encoding::Compact => {
+                let mut shared = Vec::with_capacity(512);
+                compact::encode_request_part(hook, now, request, facts, &mut shared);
+                shared
+            }
+            Encoding::Json => {
+                let mut shared =
+                    format!("\"hook\":\"{hook}\",\"now\":{now},\"request\":").into_bytes();
+                shared.extend(serde_json::to_vec(request).unwrap_or_default());
+                shared.extend_from_slice(b",\"facts\":");
+                shared.extend(serde_json::to_vec(facts).unwrap_or_default());
+                shared.push(b'}');
+                shared
+            }
+        };
         let mut input = Vec::with_capacity(shared.len() + 256);
         let outcomes = rules
             .iter()
@@ -717,6 +801,34 @@ impl Cpu {
             Clock::Process => Some(Cpu(rustix::time::ClockId::ProcessCPUTime)),
             Clock::Wall => None,
         }
+    }
+}
+
+/// The time of `clock` now, in nanoseconds from an arbitrary start.
+pub fn clock_ns(clock: Clock) -> u64 {
+    match clock {
+        Clock::Thread => thread_cpu_ns(),
+        Clock::Process => process_cpu_ns(),
+        Clock::Wall => cpu_ns(rustix::time::ClockId::Monotonic),
+    }
+}
+
+/// A measurement whose value can be made from nanoseconds, for benches that
+/// time a batch themselves (`iter_custom`).
+pub trait FromNanos: criterion::measurement::Measurement {
+    /// The value of `ns` nanoseconds.
+    fn from_nanos(ns: u64) -> Self::Value;
+}
+
+impl FromNanos for Cpu {
+    fn from_nanos(ns: u64) -> u64 {
+        ns
+    }
+}
+
+impl FromNanos for criterion::measurement::WallTime {
+    fn from_nanos(ns: u64) -> std::time::Duration {
+        std::time::Duration::from_nanos(ns)
     }
 }
 

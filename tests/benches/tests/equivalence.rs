@@ -21,13 +21,22 @@ fn daily_limits_case() -> (Arc<Sandbox>, RuleCase) {
     (sandbox, case)
 }
 
-fn claim(claims_today: u32, claimed_today: &str, amount: &str, settings: &str) -> Vec<u8> {
+/// The same claim compact (for the Wasm rule) and as JSON (for Rego).
+fn claim(
+    claims_today: u32,
+    claimed_today: &str,
+    amount: &str,
+    settings: &str,
+) -> (Vec<u8>, Vec<u8>) {
     let mut i: ClaimInput = testing::claim_fixture();
     i.facts.user_claims_today = claims_today;
     i.facts.user_claimed_today = testing::amount(claimed_today);
     i.request.amount = testing::amount(amount);
     i.settings = serde_json::from_str(settings).expect("settings are JSON");
-    serde_json::to_vec(&i).expect("input encodes")
+    (
+        rules_sdk::compact::encode(&i).expect("input encodes"),
+        serde_json::to_vec(&i).expect("input encodes"),
+    )
 }
 
 #[test]
@@ -88,10 +97,10 @@ fn rego_daily_limits_decides_as_the_rust_rule() {
         (claim(1, "2.00", "1.23", r#"{"max_amount":"0.00"}"#), None),
         (claim(1, "2.00", "1.23", r#"{"max_claim":5}"#), None),
     ];
-    for (input, want) in cases {
-        let text = String::from_utf8_lossy(&input).into_owned();
+    for ((input, json), want) in cases {
+        let text = String::from_utf8_lossy(&json).into_owned();
         let w = wasm.call(&input);
-        let r = rego.call(&input);
+        let r = rego.call(&json);
         match want {
             Some((verdict, reason)) => {
                 let w = w.unwrap_or_else(|e| panic!("wasm failed on {text}: {e}"));

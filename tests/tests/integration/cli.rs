@@ -313,7 +313,7 @@ const REFUSED: &[(&str, &[&str])] = &[
     ),
     (
         "wrong_abi_version",
-        &["hongbao_abi_version returns 2; this host speaks ABI version 1"],
+        &["hongbao_abi_version returns 3; this host speaks ABI versions 1 and 2"],
     ),
     ("start_trap", &["fails to instantiate: trap"]),
     (

@@ -155,15 +155,15 @@ fn sample_engine() -> Result<RiskEngine> {
 /// that is allowed, but deliberately. The failure message prints the
 /// table to paste here.
 const GOLDEN_FUEL: &[(&str, &str, u64)] = &[
-    ("blocklist", "claim", 58210),
-    ("blocklist", "payout", 55575),
-    ("campaign-cap", "claim", 32800),
-    ("daily-limits", "claim", 32803),
-    ("device-farm", "claim", 35129),
-    ("mule-cashout", "payout", 31388),
-    ("new-account", "claim", 32623),
-    ("payout-budget", "payout", 29655),
-    ("self-dealing", "claim", 35268),
+    ("blocklist", "claim", 34754),
+    ("blocklist", "payout", 33718),
+    ("campaign-cap", "claim", 11912),
+    ("daily-limits", "claim", 12025),
+    ("device-farm", "claim", 14048),
+    ("mule-cashout", "payout", 12130),
+    ("new-account", "claim", 11760),
+    ("payout-budget", "payout", 10244),
+    ("self-dealing", "claim", 14008),
 ];
 
 /// The golden fuel table, and the same fuel on every run.

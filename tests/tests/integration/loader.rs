@@ -24,7 +24,7 @@ fn check_reports_static_and_probe_faults_together() -> Result<()> {
                 "missing required export hongbao_alloc, a function (i32) -> (i32)",
                 "export hongbao_claim has signature (i32) -> (i32), expected (i32, i32) -> (i64)",
                 "declares a table of 20000 elements, over table_elements_max = 10000",
-                "hongbao_abi_version returns 7; this host speaks ABI version 1",
+                "hongbao_abi_version returns 7; this host speaks ABI versions 1 and 2",
                 "declares an initial memory of 19660800 bytes, over memory_bytes_max = 16777216",
             ],
         ),
@@ -32,7 +32,7 @@ fn check_reports_static_and_probe_faults_together() -> Result<()> {
             "check_refused_and_computed_abi",
             &[
                 "imports env.clock (function), which the host does not provide",
-                "hongbao_abi_version returns 3; this host speaks ABI version 1",
+                "hongbao_abi_version returns 3; this host speaks ABI versions 1 and 2",
             ],
         ),
         (

@@ -87,6 +87,44 @@ fn r05_order_is_stable_across_file_order() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// ABI version 2 from a hand-written WAT rule (no SDK), next to a version
+/// 1 rule in the same engine: each gets its input in its own encoding. The
+/// v2 rule walks the compact input by its lengths to
+/// `facts.user_claims_today` and denies at 10.
+#[test]
+fn a_hand_written_version_2_rule_reads_the_compact_input() -> anyhow::Result<()> {
+    let e = engine(&format!(
+        "{}{}",
+        one_rule("count", "compact_claim_count", ""),
+        one_rule("floor", "amount_floor", "")
+    ))?;
+    let versions: Vec<(String, u32)> = e
+        .rules()
+        .iter()
+        .map(|r| (r.id.clone(), r.abi_version()))
+        .collect();
+    assert_eq!(versions, [("count".into(), 2), ("floor".into(), 1)]);
+    for (claims_today, verdict, reason) in [
+        (0, Verdict::Allow, "ok"),
+        (9, Verdict::Allow, "ok"),
+        (10, Verdict::Deny, "daily_claim_count"),
+        (u32::MAX, Verdict::Deny, "daily_claim_count"),
+    ] {
+        let (req, mut facts) = claim("1.00", "u-1");
+        facts.user_claims_today = claims_today;
+        let ev = e.claim(NOW, &req, &facts);
+        let count = &ev.rules[0];
+        assert_eq!(count.failure, None, "{claims_today}: {count:?}");
+        assert_eq!((count.verdict, count.reason.as_str()), (verdict, reason));
+        // The version 1 rule still parses its JSON amount.
+        assert_eq!(
+            (ev.rules[1].verdict, ev.rules[1].failure.as_ref()),
+            (Verdict::Allow, None)
+        );
+    }
+    Ok(())
+}
+
 /// M09: amounts cross the rule boundary as exact strings. A hand-written
 /// WAT rule (no SDK) parses them into integer fen and compares with 4.81.
 #[test]
