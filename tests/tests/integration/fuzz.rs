@@ -174,7 +174,10 @@ fn generate(shape: Shape, data: &[u8]) -> Result<Vec<u8>> {
     let module = wasm_smith::Module::new(config, &mut u)?;
     let mut wasm = module.to_bytes();
     if matches!(shape, Shape::AbiPatched) {
-        patch_body(&mut wasm, "hongbao_abi_version", &[0x41, 0x01])?;
+        // Half declare ABI version 1 and half version 2, so the engine
+        // hands random code both encodings of the input.
+        let version = 1 + (data[0] & 1);
+        patch_body(&mut wasm, "hongbao_abi_version", &[0x41, version])?;
         patch_body(&mut wasm, "hongbao_alloc", &[0x41, 0x80, 0x08])?;
     }
     Ok(wasm)
