@@ -22,6 +22,7 @@ use hongbao_benches::{
 };
 
 const GUESTS: &[&str] = &[
+    "json-v1",
     "before",
     "dlmalloc-32k",
     "bump-64k",
