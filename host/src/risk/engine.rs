@@ -358,7 +358,9 @@ impl RiskEngine {
         let outcomes = self.sandbox.workers().map(&rules, |rule| {
             let shared = match rule.abi_version {
                 ABI_VERSION_COMPACT => compact.as_deref(),
-                _ => json.as_ref().and_then(|j| j.as_deref()),
+                ABI_VERSION_JSON => json.as_ref().and_then(|j| j.as_deref()),
+                // A rule refused at load never runs; it records `refused`.
+                _ => Some(&[][..]),
             };
             match shared {
                 Some(shared) => {

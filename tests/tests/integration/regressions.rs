@@ -87,3 +87,36 @@ fn m02_generated_packets_are_feasible() -> Result<()> {
     assert!(infeasible.is_empty(), "infeasible packets: {infeasible:?}");
     Ok(())
 }
+
+/// Refused rules fail closed with reason `refused` whatever the encodings
+/// of the rules next to them.
+///
+/// Bug (found in review of ABI version 2): the engine built the JSON part
+/// of an input only when some rule spoke version 1, and a rule refused at
+/// load (which speaks no version) was handed that missing part: next to
+/// version 2 rules only, it recorded `host-error` "cannot encode input"
+/// instead of `refused`. It still failed closed, with the wrong reason.
+#[test]
+fn a_refused_rule_next_to_version_2_rules_records_refused() -> Result<()> {
+    let e = engine(&format!(
+        "[sandbox]\nrefused_rules = \"fail-closed\"\n{}{}",
+        one_rule("v2", "compact_claim_count", "priority = 1"),
+        one_rule("bad", "forbidden_import", "priority = 2")
+    ))?;
+    let (req, facts) = claim("1.00", "u-1");
+    let ev = e.claim(NOW, &req, &facts);
+    let got: Vec<(&str, &str, Option<FailureReason>)> = ev
+        .rules
+        .iter()
+        .map(|r| (r.rule_id.as_str(), r.reason.as_str(), r.failure.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("v2", "ok", None),
+            ("bad", "refused", Some(FailureReason::Refused))
+        ]
+    );
+    assert_eq!(ev.verdict, Verdict::Review);
+    Ok(())
+}
