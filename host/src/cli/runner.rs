@@ -21,7 +21,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 
 use crate::config::Config;
 use crate::event::Event;
@@ -274,15 +274,15 @@ pub fn replay(
         drop(settled_rx);
         let settled = settler.join();
         let read = reader.join();
-        if let Some(e) = failed {
-            return Err(e);
+        // A panic in a stage is a bug in hongbao: it goes on to the
+        // caller as the panic it was, not as an error of the input.
+        if let Err(panic) = settled {
+            std::panic::resume_unwind(panic);
         }
-        if settled.is_err() {
-            return Err(anyhow!("internal error: the settlement stage panicked"));
-        }
-        match read {
-            Ok(r) => r,
-            Err(_) => Err(anyhow!("internal error: the traffic reader panicked")),
+        let read = read.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        match failed {
+            Some(e) => Err(e),
+            None => read,
         }
     });
     if show_progress {
