@@ -14,6 +14,13 @@ use crate::settlement::MoneySummary;
 
 /// Malformed lines kept with their text in the report; the rest are counted.
 pub const MALFORMED_LISTED_MAX: usize = 50;
+/// Line numbers of malformed lines kept in the report; past this many only
+/// the count goes on, so a stream of bad lines cannot grow the report
+/// without bound.
+pub const MALFORMED_NUMBERS_MAX: usize = 10_000;
+/// Bytes of a malformed line's error message kept (the parser may quote
+/// the line's content).
+pub const MALFORMED_MESSAGE_BYTES_MAX: usize = 256;
 
 /// How a request ended, as the report counts it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,7 +210,8 @@ pub struct Report {
     pub events_processed: u64,
     /// Lines rejected as malformed.
     pub malformed_lines: u64,
-    /// The line number of every malformed line.
+    /// The line numbers of the first [`MALFORMED_NUMBERS_MAX`] malformed
+    /// lines (`malformed_lines` counts them all).
     pub malformed_line_numbers: Vec<u64>,
     /// The first [`MALFORMED_LISTED_MAX`] of them with the parser's error.
     pub malformed: Vec<(u64, String)>,
@@ -257,9 +265,11 @@ impl Report {
     /// Counts a malformed line (1-based line number) and keeps the first ones.
     pub fn malformed(&mut self, line: u64, error: String) {
         self.malformed_lines += 1;
-        self.malformed_line_numbers.push(line);
+        if self.malformed_line_numbers.len() < MALFORMED_NUMBERS_MAX {
+            self.malformed_line_numbers.push(line);
+        }
         if self.malformed.len() < MALFORMED_LISTED_MAX {
-            self.malformed.push((line, error));
+            self.malformed.push((line, cut_message(error)));
         }
     }
 
@@ -386,11 +396,14 @@ impl Report {
                 .map(u64::to_string)
                 .collect();
             writeln!(o, "  malformed line numbers: {}", listed.join(", "))?;
-            if self.malformed_line_numbers.len() > shown {
+            let more = usize::try_from(self.malformed_lines)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(shown);
+            if more > 0 {
                 writeln!(
                     o,
-                    "  ... and {} more (all in the --report JSON)",
-                    self.malformed_line_numbers.len() - shown
+                    "  ... and {more} more (the first {} line numbers in the --report JSON)",
+                    self.malformed_line_numbers.len()
                 )?;
             }
         }
@@ -569,4 +582,23 @@ impl Report {
         }
         Ok(())
     }
+}
+
+/// `message` cut to about [`MALFORMED_MESSAGE_BYTES_MAX`] bytes at a
+/// character boundary, with control characters escaped, so a line's content
+/// quoted in a parser's message can neither bloat nor forge the report.
+pub fn cut_message(message: String) -> String {
+    let mut out = String::with_capacity(message.len().min(MALFORMED_MESSAGE_BYTES_MAX + 32));
+    for (i, c) in message.char_indices() {
+        if out.len() >= MALFORMED_MESSAGE_BYTES_MAX {
+            out.push_str(&format!("… ({} bytes cut)", message.len() - i));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

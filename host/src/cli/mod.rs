@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 pub use check::{CheckArgs, check};
-pub use runner::{RunSinks, replay, settlement_config};
+pub use runner::{RunSinks, TRAFFIC_LINE_BYTES_MAX, replay, settlement_config};
 
 use crate::config::Config;
 use crate::report::{LoadSummary, Report};
@@ -313,7 +313,7 @@ pub fn demo(args: &DemoArgs) -> Result<Status> {
     let (mut report, settlement) = replay(
         &config,
         &engine,
-        traffic_bytes.as_slice(),
+        std::io::Cursor::new(traffic_bytes),
         RunSinks {
             decisions: decisions.as_mut().map(|w| w as &mut dyn Write),
             progress: !args.output.quiet,

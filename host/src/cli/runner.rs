@@ -18,14 +18,16 @@
 //! outcomes, records and report as applying the lines one by one.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 use crate::config::Config;
 use crate::event::Event;
-use crate::report::{Report, RequestStatus, RequestView};
+use crate::report::{Report, RequestStatus, RequestView, cut_message};
 use crate::risk::Evaluator;
 use crate::settlement::{Outcome, Settlement, SettlementConfig, Status};
 
@@ -37,6 +39,12 @@ const BATCH_LINES: usize = 128;
 /// Batches a stage may run ahead of the next before it waits: bounds the
 /// memory of a replay whatever the length of its traffic.
 const BATCHES_IN_FLIGHT: usize = 8;
+/// The longest traffic line read, in bytes: an event is a few hundred
+/// bytes, and ids are at most 128. A longer line is malformed, and only
+/// this much of it is ever held in memory.
+pub const TRAFFIC_LINE_BYTES_MAX: usize = 64 * 1024;
+/// How often an idle settlement stage looks whether the run was stopped.
+const STOP_POLL: Duration = Duration::from_millis(20);
 
 /// The settlement settings of `config`.
 pub fn settlement_config(config: &Config) -> SettlementConfig {
@@ -106,52 +114,99 @@ fn parse_line(bytes: &[u8]) -> Parsed {
     }
     let event: Event = match serde_json::from_str(line) {
         Ok(e) => e,
-        Err(e) => return Parsed::Malformed(json_error(&e)),
+        Err(e) => return Parsed::Malformed(cut_message(json_error(&e))),
     };
     match event.validate() {
         Ok(()) => Parsed::Event(Box::new(event)),
-        Err(e) => Parsed::Malformed(e),
+        Err(e) => Parsed::Malformed(cut_message(e)),
     }
 }
 
-/// Stage 1: reads and parses every line of `traffic`, in batches. Returns
-/// the read error that ended it early, if any; a closed channel (the later
-/// stages stopped) ends it quietly.
+/// Reads one line, through its newline, into `buf`, keeping at most `max`
+/// bytes of it; the rest of a longer line is read and dropped. Returns the
+/// line's length in bytes (0 at the end of the input).
+fn read_line_bounded(
+    traffic: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<usize> {
+    let mut total = 0;
+    loop {
+        let available = match traffic.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(total);
+        }
+        let (n, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        let room = max.saturating_sub(buf.len());
+        buf.extend_from_slice(&available[..n.min(room)]);
+        traffic.consume(n);
+        total += n;
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
+/// Stage 1: reads and parses every line of `traffic`, in batches. A read
+/// error ends it after the lines read before it are passed on; a closed
+/// channel (the later stages stopped) ends it quietly.
 fn read_stage(mut traffic: impl BufRead, out: &SyncSender<Batch<Parsed>>) -> Result<()> {
     let mut buf = Vec::new();
     let mut line_no: u64 = 0;
     let mut batch = Vec::with_capacity(BATCH_LINES);
-    loop {
+    let ended = loop {
         buf.clear();
-        let read = traffic
-            .read_until(b'\n', &mut buf)
-            .with_context(|| format!("reading traffic line {}", line_no + 1))?;
-        if read == 0 {
-            break;
-        }
+        let len = match read_line_bounded(&mut traffic, &mut buf, TRAFFIC_LINE_BYTES_MAX) {
+            Ok(0) => break Ok(()),
+            Ok(len) => len,
+            Err(e) => {
+                break Err(e).with_context(|| format!("reading traffic line {}", line_no + 1));
+            }
+        };
         line_no += 1;
-        batch.push((line_no, parse_line(&buf)));
+        let parsed = if len > TRAFFIC_LINE_BYTES_MAX {
+            Parsed::Malformed(format!(
+                "line of {len} bytes, over the {TRAFFIC_LINE_BYTES_MAX}-byte limit"
+            ))
+        } else {
+            parse_line(&buf)
+        };
+        batch.push((line_no, parsed));
         if batch.len() == BATCH_LINES {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_LINES));
             if out.send(full).is_err() {
                 return Ok(());
             }
         }
-    }
+    };
     if !batch.is_empty() {
         let _ = out.send(batch);
     }
-    Ok(())
+    ended
 }
 
-/// Stage 2: applies every event in order to `settlement`.
+/// Stage 2: applies every event in order to `settlement`, until the input
+/// ends or `stop` is set.
 fn settle_stage(
     settlement: &mut Settlement,
     rules: &dyn Evaluator,
     input: &Receiver<Batch<Parsed>>,
     out: &SyncSender<Batch<Settled>>,
+    stop: &AtomicBool,
 ) {
-    for batch in input {
+    loop {
+        let batch = match input.recv_timeout(STOP_POLL) {
+            Ok(batch) => batch,
+            Err(RecvTimeoutError::Timeout) if !stop.load(Ordering::Relaxed) => continue,
+            Err(_) => return,
+        };
         let settled = batch
             .into_iter()
             .map(|(line_no, parsed)| {
@@ -221,17 +276,21 @@ fn record(
 
 /// Replays every line of `traffic` through a fresh settlement core.
 ///
-/// Malformed lines are counted with their line numbers and skipped; they
-/// never stop the run or undo what came before.
+/// Malformed lines (and lines over [`TRAFFIC_LINE_BYTES_MAX`]) are counted
+/// with their line numbers and skipped; they never stop the run or undo
+/// what came before.
 ///
 /// # Errors
 ///
 /// Returns an error only when reading the traffic or writing decisions
-/// fails; what was settled before it stays settled and the run stops.
+/// fails. After a read error every line read before it is settled and
+/// recorded, then the run stops; after a write error the run stops at once,
+/// without waiting for more input (a reader blocked on a live feed is left
+/// to end with the process).
 pub fn replay(
     config: &Config,
     rules: &(dyn Evaluator + Sync),
-    traffic: impl BufRead + Send,
+    traffic: impl BufRead + Send + 'static,
     sinks: RunSinks<'_>,
 ) -> Result<(Report, Settlement)> {
     let mut report = Report::default();
@@ -241,17 +300,21 @@ pub fn replay(
     let mut settlement = Settlement::new(settlement_config(config));
     let (parsed_tx, parsed_rx) = sync_channel::<Batch<Parsed>>(BATCHES_IN_FLIGHT);
     let (settled_tx, settled_rx) = sync_channel::<Batch<Settled>>(BATCHES_IN_FLIGHT);
+    let stop = Arc::new(AtomicBool::new(false));
+    // The reader is not scoped: it may be blocked on input that never
+    // comes (a live feed), and a run that stops must not wait for it.
+    let reader = std::thread::Builder::new()
+        .name("hongbao-reader".into())
+        .spawn(move || read_stage(traffic, &parsed_tx))
+        .context("cannot start the traffic reader thread")?;
     let recorded = std::thread::scope(|s| -> Result<()> {
-        let reader = std::thread::Builder::new()
-            .name("hongbao-reader".into())
-            .spawn_scoped(s, move || read_stage(traffic, &parsed_tx))
-            .context("cannot start the traffic reader thread")?;
         let settlement = &mut settlement;
+        let stop_settling = Arc::clone(&stop);
         let settler = std::thread::Builder::new()
             .name("hongbao-settle".into())
             .spawn_scoped(s, move || {
                 rules.run_on_worker(Box::new(move || {
-                    settle_stage(settlement, rules, &parsed_rx, &settled_tx);
+                    settle_stage(settlement, rules, &parsed_rx, &settled_tx, &stop_settling);
                 }));
             })
             .context("cannot start the settlement thread")?;
@@ -270,25 +333,27 @@ pub fn replay(
                 }
             }
         }
-        // Closing the channel stops the earlier stages if this one failed.
+        // Stop the settlement stage if this one failed: it ends at its next
+        // batch or within STOP_POLL when idle.
+        stop.store(true, Ordering::Relaxed);
         drop(settled_rx);
-        let settled = settler.join();
-        let read = reader.join();
         // A panic in a stage is a bug in hongbao: it goes on to the
         // caller as the panic it was, not as an error of the input.
-        if let Err(panic) = settled {
+        if let Err(panic) = settler.join() {
             std::panic::resume_unwind(panic);
         }
-        let read = read.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        match failed {
-            Some(e) => Err(e),
-            None => read,
-        }
+        failed.map_or(Ok(()), Err)
     });
     if show_progress {
         eprintln!();
     }
     recorded?;
+    // The settlement stage only ends without a failure here when the
+    // reader closed its channel, so the reader is done: join it for its
+    // read error, if any.
+    reader
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
     let elapsed = started.elapsed();
     let s = settlement.summary();
     let invariants = match (s.zero_sum_ok, settlement.check_invariants()) {

@@ -25,25 +25,27 @@ fn bench<M: Measurement>(c: &mut Criterion<M>) {
         .expect("every rule has a native build");
     let native_json =
         NativeRules::new(&config, &engine, Encoding::Json).expect("every rule has a native build");
-    let lines = traffic(EVENTS).expect("traffic generates");
+    // Shared, so each run reads the same bytes without a copy.
+    let lines: std::sync::Arc<[u8]> = traffic(EVENTS).expect("traffic generates").into();
+    let input = || std::io::Cursor::new(std::sync::Arc::clone(&lines));
     let sinks = || RunSinks {
         decisions: None,
         progress: false,
     };
-    let (report, _) = replay(&config, &engine, lines.as_slice(), sinks()).expect("replays");
+    let (report, _) = replay(&config, &engine, input(), sinks()).expect("replays");
     assert!(report.invariants_ok, "the ledger balances");
 
     let mut g = c.benchmark_group("replay-10k");
     g.sample_size(10);
     g.throughput(Throughput::Elements(EVENTS as u64));
     g.bench_function("isolated", |b| {
-        b.iter(|| replay(&config, &engine, lines.as_slice(), sinks()).expect("replays"));
+        b.iter(|| replay(&config, &engine, input(), sinks()).expect("replays"));
     });
     g.bench_function("native", |b| {
-        b.iter(|| replay(&config, &native, lines.as_slice(), sinks()).expect("replays"));
+        b.iter(|| replay(&config, &native, input(), sinks()).expect("replays"));
     });
     g.bench_function("native-json", |b| {
-        b.iter(|| replay(&config, &native_json, lines.as_slice(), sinks()).expect("replays"));
+        b.iter(|| replay(&config, &native_json, input(), sinks()).expect("replays"));
     });
     g.finish();
 }

@@ -413,7 +413,7 @@ fn a_line_that_is_not_utf8_is_malformed_and_the_run_goes_on() -> Result<()> {
     let (report, settlement) = hongbao::cli::replay(
         &config,
         &engine,
-        traffic.as_slice(),
+        std::io::Cursor::new(traffic),
         hongbao::cli::RunSinks {
             decisions: None,
             progress: false,
