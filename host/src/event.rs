@@ -154,10 +154,32 @@ fn check_id(field: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The longest traffic label, in bytes.
+pub const LABEL_BYTES_MAX: usize = 32;
+
+/// A label is a report key, not free text: 1 to [`LABEL_BYTES_MAX`] bytes of
+/// `a-z 0-9 _ -`, so it can neither forge the report's lines nor bloat it.
+fn check_label(label: &Option<String>) -> Result<(), String> {
+    match label {
+        Some(l)
+            if l.is_empty()
+                || l.len() > LABEL_BYTES_MAX
+                || !l.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                }) =>
+        {
+            Err(format!(
+                "field `label` must be 1 to {LABEL_BYTES_MAX} bytes of a-z 0-9 _ -"
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Event {
     /// Checks what the JSON schema cannot: every id is non-empty, at most
-    /// [`ID_BYTES_MAX`] bytes and free of control characters, and times are
-    /// not negative.
+    /// [`ID_BYTES_MAX`] bytes and free of control characters, a label is
+    /// a short lowercase key, and times are not negative.
     ///
     /// # Errors
     ///
@@ -196,25 +218,29 @@ impl Event {
                 user,
                 device,
                 ip,
+                label,
                 ..
             } => {
                 check_id("id", id)?;
                 check_id("packet", packet)?;
                 check_id("user", user)?;
                 optional("device", device)?;
-                optional("ip", ip)
+                optional("ip", ip)?;
+                check_label(label)
             }
             Event::Payout {
                 id,
                 claim,
                 device,
                 ip,
+                label,
                 ..
             } => {
                 check_id("id", id)?;
                 check_id("claim", claim)?;
                 optional("device", device)?;
-                optional("ip", ip)
+                optional("ip", ip)?;
+                check_label(label)
             }
             Event::ResolveReview { id, target, .. } => {
                 check_id("id", id)?;

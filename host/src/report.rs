@@ -21,6 +21,11 @@ pub const MALFORMED_NUMBERS_MAX: usize = 10_000;
 /// Bytes of a malformed line's error message kept (the parser may quote
 /// the line's content).
 pub const MALFORMED_MESSAGE_BYTES_MAX: usize = 256;
+/// Distinct traffic labels reported one by one; the requests of any further
+/// labels are counted together under [`OTHER_LABELS`].
+pub const LABELS_MAX: usize = 64;
+/// The report key of the labels past [`LABELS_MAX`].
+pub const OTHER_LABELS: &str = "(other labels)";
 
 /// How a request ended, as the report counts it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -308,7 +313,13 @@ impl Report {
             }
         }
         if let Some(label) = r.label {
-            let p = self.patterns.entry(label.to_string()).or_default();
+            // Past LABELS_MAX distinct labels, the rest are counted together.
+            let key = if self.patterns.len() < LABELS_MAX || self.patterns.contains_key(label) {
+                label
+            } else {
+                OTHER_LABELS
+            };
+            let p = self.patterns.entry(key.to_string()).or_default();
             p.requests += 1;
             let mut caught = false;
             let mut refused = false;

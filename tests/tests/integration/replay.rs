@@ -259,3 +259,57 @@ fn overlong_lines_and_messages_are_bounded() -> Result<()> {
     assert!(!report.to_text().contains("\nforged"), "no forged line");
     Ok(())
 }
+
+/// Labels are report keys: one that could forge report lines is a
+/// malformed line, and past 64 distinct labels the rest are counted
+/// together. (Found in review: a label with newlines forged the text
+/// report, and 20,000 distinct labels made 20,000 report rows.)
+#[test]
+fn labels_can_neither_forge_nor_bloat_the_report() -> Result<()> {
+    let (config, engine) = allow_engine()?;
+    let mut t = two_hundred_lines();
+    t.extend_from_slice(b"{\"type\":\"claim\",\"id\":\"cx\",\"at\":300,\"packet\":\"p1\",\"user\":\"ux\",\"label\":\"normal\\n-- money --\"}\n");
+    let (report, _) = hongbao::cli::replay(
+        &config,
+        &engine,
+        std::io::Cursor::new(t),
+        hongbao::cli::RunSinks {
+            decisions: None,
+            progress: false,
+        },
+    )?;
+    assert_eq!(report.malformed_line_numbers, [201]);
+    assert!(
+        report.malformed[0].1.contains("field `label`"),
+        "{:?}",
+        report.malformed
+    );
+
+    let mut t = two_hundred_lines();
+    let lines = String::from_utf8(t.clone())?;
+    t.clear();
+    for (i, line) in lines.lines().enumerate() {
+        // Label each claim with a label of its own.
+        let line = if line.contains("\"type\":\"claim\"") {
+            line.replace("\"}", &format!("\",\"label\":\"l{i}\"}}"))
+        } else {
+            line.to_string()
+        };
+        t.extend_from_slice(line.as_bytes());
+        t.push(b'\n');
+    }
+    let (report, _) = hongbao::cli::replay(
+        &config,
+        &engine,
+        std::io::Cursor::new(t),
+        hongbao::cli::RunSinks {
+            decisions: None,
+            progress: false,
+        },
+    )?;
+    assert_eq!(report.malformed_lines, 0);
+    assert_eq!(report.patterns.len(), hongbao::report::LABELS_MAX + 1);
+    let other = &report.patterns[hongbao::report::OTHER_LABELS];
+    assert_eq!(other.requests, 198 - hongbao::report::LABELS_MAX as u64);
+    Ok(())
+}
