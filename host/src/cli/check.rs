@@ -40,10 +40,10 @@ pub fn check(args: &CheckArgs) -> Result<Status> {
     let mut refused = 0;
     for path in &args.modules {
         let name = path.display();
-        let bytes = match std::fs::read(path) {
+        let bytes = match crate::risk::module::read_module_file(path) {
             Ok(b) => b,
             Err(e) => {
-                println!("{name}: refused: cannot read: {e}");
+                println!("{name}: refused: {e}");
                 refused += 1;
                 continue;
             }

@@ -187,12 +187,9 @@ impl RiskEngine {
                         Some(b) => std::borrow::Cow::Borrowed(b),
                         None => return Err(format!("no bundled module named {name:?}")),
                     },
-                    ModuleSource::File(path) => match std::fs::read(path) {
-                        Ok(b) => std::borrow::Cow::Owned(b),
-                        Err(e) => {
-                            return Err(format!("cannot read module {}: {e}", path.display()));
-                        }
-                    },
+                    ModuleSource::File(path) => {
+                        std::borrow::Cow::Owned(super::module::read_module_file(path)?)
+                    }
                 };
                 let digest = super::module::digest(&bytes);
                 Ok((bytes, digest))

@@ -41,6 +41,30 @@ impl std::fmt::Debug for CompiledModule {
     }
 }
 
+/// Reads a module file, at most [`MODULE_BYTES_CEILING`] bytes of it: a
+/// larger file (or a device that never ends) is refused after that much,
+/// never read whole.
+///
+/// # Errors
+///
+/// Says why the file cannot be read, or that it is over the ceiling.
+pub fn read_module_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("cannot read module {}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MODULE_BYTES_CEILING + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read module {}: {e}", path.display()))?;
+    if bytes.len() as u64 > MODULE_BYTES_CEILING {
+        return Err(format!(
+            "module {} is over the {MODULE_BYTES_CEILING}-byte ceiling (read no further)",
+            path.display()
+        ));
+    }
+    Ok(bytes)
+}
+
 /// SHA-256 of `bytes`, lowercase hex.
 pub fn digest(bytes: &[u8]) -> String {
     let hash = Sha256::digest(bytes);

@@ -351,3 +351,28 @@ fn the_module_cache_is_reused_and_survives_damage() -> Result<()> {
     assert_eq!(stats(&fourth).hits, distinct.len() as u64);
     Ok(())
 }
+
+/// A module file is read at most up to the 8 MiB ceiling: a 3 GiB sparse
+/// file and a device that never ends are refused at once, naming the
+/// ceiling, without being read whole. (Found in review: `check` read a
+/// 3 GB file into memory, and `module = "/dev/zero"` grew without end.)
+#[test]
+fn module_files_are_read_no_further_than_the_ceiling() -> Result<()> {
+    let dir = hongbao_tests::TempDir::new("huge")?;
+    let huge = dir.path("huge.wasm");
+    std::fs::File::create(&huge)?.set_len(3 << 30)?;
+    for path in [huge.clone(), std::path::PathBuf::from("/dev/zero")] {
+        let config = format!(
+            "[[rules]]\nid = \"big\"\nmodule = \"{}\"\nscope = \"platform\"\nhooks = [\"claim\"]\n",
+            path.display()
+        );
+        let Err(e) = engine(&config) else {
+            anyhow::bail!("{} loaded", path.display());
+        };
+        let text = format!("{e:#}");
+        assert!(text.contains("over the 8388608-byte ceiling"), "{text}");
+        let direct = hongbao::risk::module::read_module_file(&path);
+        assert!(direct.is_err_and(|e| e.contains("read no further")));
+    }
+    Ok(())
+}
