@@ -22,6 +22,16 @@ pub const NESTING_DEPTH_MAX: u32 = 256;
 /// The most total nesting work in a module: the sum, over all its blocks,
 /// of the depth each opens at.
 pub const NESTING_WORK_MAX: u64 = 1_000_000;
+/// The most memory accesses (loads and stores) in one function. Cranelift's
+/// work grows with the square of a function's accesses at distinct offsets
+/// (4,000 took 0.35 s, 8,000 1.5 s, 11,000 2.7 s; seven functions of
+/// 17,000, a 909 KB module, 22 s), while compiled Rust rules have a few
+/// hundred per function.
+pub const MEMORY_ACCESSES_PER_FUNCTION_MAX: u64 = 4_000;
+/// The most memory-access work in a module: the sum, over its functions,
+/// of the square of each one's accesses (the bound above for one function
+/// is 16,000,000; this allows a few such, or many ordinary ones).
+pub const MEMORY_ACCESS_WORK_MAX: u64 = 40_000_000;
 
 /// What the shape check measured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -38,17 +48,88 @@ pub struct Shape {
     pub nesting_max: u32,
     /// Sum, over every block of every function, of the depth it opens at.
     pub nesting_work: u64,
+    /// Most memory accesses (loads and stores) in one function.
+    pub memory_accesses_max: u64,
+    /// Sum, over the functions, of the square of each one's memory accesses.
+    pub memory_access_work: u64,
 }
 
-/// The deepest nesting of structured control in one function body, and the
-/// sum of the depths at which its blocks open (what the compiler's loop and
-/// dominator analyses pay for). A body that cannot be read counts as far as
+/// True for an operator that loads from or stores to linear memory.
+fn is_memory_access(op: &wasmparser::Operator<'_>) -> bool {
+    use wasmparser::Operator as O;
+    matches!(
+        op,
+        O::I32Load { .. }
+            | O::I64Load { .. }
+            | O::F32Load { .. }
+            | O::F64Load { .. }
+            | O::I32Load8S { .. }
+            | O::I32Load8U { .. }
+            | O::I32Load16S { .. }
+            | O::I32Load16U { .. }
+            | O::I64Load8S { .. }
+            | O::I64Load8U { .. }
+            | O::I64Load16S { .. }
+            | O::I64Load16U { .. }
+            | O::I64Load32S { .. }
+            | O::I64Load32U { .. }
+            | O::I32Store { .. }
+            | O::I64Store { .. }
+            | O::F32Store { .. }
+            | O::F64Store { .. }
+            | O::I32Store8 { .. }
+            | O::I32Store16 { .. }
+            | O::I64Store8 { .. }
+            | O::I64Store16 { .. }
+            | O::I64Store32 { .. }
+            | O::V128Load { .. }
+            | O::V128Load8x8S { .. }
+            | O::V128Load8x8U { .. }
+            | O::V128Load16x4S { .. }
+            | O::V128Load16x4U { .. }
+            | O::V128Load32x2S { .. }
+            | O::V128Load32x2U { .. }
+            | O::V128Load8Splat { .. }
+            | O::V128Load16Splat { .. }
+            | O::V128Load32Splat { .. }
+            | O::V128Load64Splat { .. }
+            | O::V128Load32Zero { .. }
+            | O::V128Load64Zero { .. }
+            | O::V128Store { .. }
+            | O::V128Load8Lane { .. }
+            | O::V128Load16Lane { .. }
+            | O::V128Load32Lane { .. }
+            | O::V128Load64Lane { .. }
+            | O::V128Store8Lane { .. }
+            | O::V128Store16Lane { .. }
+            | O::V128Store32Lane { .. }
+            | O::V128Store64Lane { .. }
+    )
+}
+
+/// What one function body costs the compiler, as far as these bounds see.
+struct BodyCost {
+    /// The deepest nesting of structured control.
+    nesting_max: u32,
+    /// The sum of the depths at which its blocks open (what the compiler's
+    /// loop and dominator analyses pay for).
+    nesting_work: u64,
+    /// Loads and stores.
+    memory_accesses: u64,
+}
+
+/// Measures one function body. A body that cannot be read counts as far as
 /// it was read (the validator refuses it).
-fn nesting(body: &wasmparser::FunctionBody<'_>) -> (u32, u64) {
-    let Ok(mut ops) = body.get_operators_reader() else {
-        return (0, 0);
+fn body_cost(body: &wasmparser::FunctionBody<'_>) -> BodyCost {
+    let mut cost = BodyCost {
+        nesting_max: 0,
+        nesting_work: 0,
+        memory_accesses: 0,
     };
-    let (mut depth, mut max, mut work) = (0u32, 0u32, 0u64);
+    let Ok(mut ops) = body.get_operators_reader() else {
+        return cost;
+    };
+    let mut depth = 0u32;
     while !ops.eof() {
         match ops.read() {
             Ok(
@@ -58,15 +139,16 @@ fn nesting(body: &wasmparser::FunctionBody<'_>) -> (u32, u64) {
                 | wasmparser::Operator::TryTable { .. },
             ) => {
                 depth += 1;
-                max = max.max(depth);
-                work += u64::from(depth);
+                cost.nesting_max = cost.nesting_max.max(depth);
+                cost.nesting_work += u64::from(depth);
             }
             Ok(wasmparser::Operator::End) => depth = depth.saturating_sub(1),
+            Ok(op) if is_memory_access(&op) => cost.memory_accesses += 1,
             Ok(_) => {}
             Err(_) => break,
         }
     }
-    (max, work)
+    cost
 }
 
 /// Measures `wasm` and lists every bound it breaks (empty when none).
@@ -77,6 +159,7 @@ pub fn check(wasm: &[u8]) -> (Shape, Vec<String>) {
     let mut worst_locals_fn = 0;
     let mut worst_body_fn = 0;
     let mut worst_nesting_fn = 0;
+    let mut worst_memory_fn = 0;
     let mut body_index: u32 = 0;
     for payload in Parser::new(0).parse_all(wasm) {
         let Ok(payload) = payload else { break };
@@ -100,11 +183,19 @@ pub fn check(wasm: &[u8]) -> (Shape, Vec<String>) {
                     shape.locals_max = locals;
                     worst_locals_fn = index;
                 }
-                let (depth, work) = nesting(&body);
-                shape.nesting_work = shape.nesting_work.saturating_add(work);
-                if depth > shape.nesting_max {
-                    shape.nesting_max = depth;
+                let cost = body_cost(&body);
+                shape.nesting_work = shape.nesting_work.saturating_add(cost.nesting_work);
+                if cost.nesting_max > shape.nesting_max {
+                    shape.nesting_max = cost.nesting_max;
                     worst_nesting_fn = index;
+                }
+                let accesses = cost.memory_accesses;
+                shape.memory_access_work = shape
+                    .memory_access_work
+                    .saturating_add(accesses.saturating_mul(accesses));
+                if accesses > shape.memory_accesses_max {
+                    shape.memory_accesses_max = accesses;
+                    worst_memory_fn = index;
                 }
             }
             Payload::DataSection(reader) => {
@@ -145,6 +236,18 @@ pub fn check(wasm: &[u8]) -> (Shape, Vec<String>) {
             shape.nesting_work
         ));
     }
+    if shape.memory_accesses_max > MEMORY_ACCESSES_PER_FUNCTION_MAX {
+        problems.push(format!(
+            "defined function #{worst_memory_fn} has {} memory loads and stores; at most {MEMORY_ACCESSES_PER_FUNCTION_MAX} per function",
+            shape.memory_accesses_max
+        ));
+    }
+    if shape.memory_access_work > MEMORY_ACCESS_WORK_MAX {
+        problems.push(format!(
+            "its functions' memory accesses, squared and summed, come to {}; at most {MEMORY_ACCESS_WORK_MAX} (a function with many loads and stores is costly to compile)",
+            shape.memory_access_work
+        ));
+    }
     if shape.data_bytes > DATA_SEGMENT_BYTES_MAX {
         problems.push(format!(
             "data segments hold {} bytes; at most {DATA_SEGMENT_BYTES_MAX}",
@@ -183,6 +286,40 @@ mod tests {
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(
             problems[0].starts_with("defined function #1 declares 2001 locals"),
+            "{problems:?}"
+        );
+    }
+
+    /// A function of `n` loads at distinct offsets.
+    fn loads(n: usize) -> String {
+        let body: String = (0..n)
+            .map(|i| format!("(drop (i32.load offset={} (i32.const 0)))", i * 4))
+            .collect();
+        format!("(func {body})")
+    }
+
+    #[test]
+    fn memory_accesses_are_bounded_per_function_and_in_all() {
+        let max = MEMORY_ACCESSES_PER_FUNCTION_MAX as usize;
+        let one = |funcs: &[usize]| {
+            let f: String = funcs.iter().map(|&n| loads(n)).collect();
+            check(&wat(&format!("(module (memory 1) {f})")))
+        };
+        let (shape, problems) = one(&[max]);
+        assert_eq!(problems, Vec::<String>::new());
+        assert_eq!(shape.memory_accesses_max, max as u64);
+        let (_, problems) = one(&[1, max + 1]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("defined function #1 has 4001 memory loads and stores"),
+            "{problems:?}"
+        );
+        // Three functions at the per-function bound: 48,000,000 in all.
+        let (shape, problems) = one(&[max, max, max]);
+        assert_eq!(shape.memory_access_work, 3 * (max * max) as u64);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("squared and summed, come to 48000000"),
             "{problems:?}"
         );
     }
@@ -279,6 +416,14 @@ mod sample_rules {
             );
             assert!(
                 shape.nesting_work <= NESTING_WORK_MAX / 2,
+                "{name}: {shape:?}"
+            );
+            assert!(
+                shape.memory_accesses_max <= MEMORY_ACCESSES_PER_FUNCTION_MAX / 2,
+                "{name}: {shape:?}"
+            );
+            assert!(
+                shape.memory_access_work <= MEMORY_ACCESS_WORK_MAX / 2,
                 "{name}: {shape:?}"
             );
             println!("{name}: {shape:?}");
