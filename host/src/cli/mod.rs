@@ -186,13 +186,27 @@ fn open_report(path: Option<&Path>) -> Result<Option<(PathBuf, BufWriter<File>)>
     path.map(|p| Ok((p.to_path_buf(), create(p)?))).transpose()
 }
 
-/// Refuses outputs that are the traffic file itself, or each other: opening
-/// an output truncates it, and the input would be lost.
-fn refuse_overwriting_input(traffic: &Path, output: &OutputArgs) -> Result<()> {
-    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+/// Whether two paths name the same file: the same device and inode when
+/// both exist (so a hard link or another spelling of the path is caught),
+/// else the same canonical path.
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return ma.dev() == mb.dev() && ma.ino() == mb.ino();
+        }
+    }
+    match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
-    };
+    }
+}
+
+/// Refuses outputs that are one of the run's inputs (the traffic or the
+/// config file), or each other: opening an output truncates it, and the
+/// input would be lost.
+fn refuse_overwriting_inputs(inputs: &[(&str, &Path)], output: &OutputArgs) -> Result<()> {
     let outs: Vec<(&str, &Path)> = [
         ("--decisions", output.decisions.as_deref()),
         ("--report", output.report.as_deref()),
@@ -201,15 +215,17 @@ fn refuse_overwriting_input(traffic: &Path, output: &OutputArgs) -> Result<()> {
     .filter_map(|(n, p)| p.map(|p| (n, p)))
     .collect();
     for (name, path) in &outs {
-        if traffic.as_os_str() != "-" && same(traffic, path) {
-            anyhow::bail!(
-                "{name} {} is the traffic file: writing it would destroy the input",
-                path.display()
-            );
+        for (what, input) in inputs {
+            if same_file(input, path) {
+                anyhow::bail!(
+                    "{name} {} is {what}: writing it would destroy the input",
+                    path.display()
+                );
+            }
         }
     }
     if let [(a, pa), (b, pb)] = outs.as_slice()
-        && same(pa, pb)
+        && same_file(pa, pb)
     {
         anyhow::bail!("{a} and {b} name the same file {}", pa.display());
     }
@@ -378,9 +394,22 @@ pub fn run(args: &RunArgs) -> Result<Status> {
     } else {
         let f = File::open(&args.traffic)
             .with_context(|| format!("cannot open traffic {}", args.traffic.display()))?;
+        if f.metadata().is_ok_and(|m| m.is_dir()) {
+            anyhow::bail!(
+                "traffic {} is a directory, not a file",
+                args.traffic.display()
+            );
+        }
         Box::new(BufReader::new(f))
     };
-    refuse_overwriting_input(&args.traffic, &args.output)?;
+    let mut inputs: Vec<(&str, &Path)> = Vec::new();
+    if args.traffic.as_os_str() != "-" {
+        inputs.push(("the traffic file", &args.traffic));
+    }
+    if let Some(config) = &args.config {
+        inputs.push(("the config file", config));
+    }
+    refuse_overwriting_inputs(&inputs, &args.output)?;
     let (engine, load) = load_engine(&config)?;
     let mut decisions = args.output.decisions.as_deref().map(create).transpose()?;
     let report_out = open_report(args.output.report.as_deref())?;

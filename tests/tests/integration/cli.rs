@@ -446,8 +446,9 @@ fn check_escapes_names_a_module_chose() -> Result<()> {
     Ok(())
 }
 
-/// A bad traffic path, or an output that is the traffic file, fails before
-/// any output is opened: the files of an earlier run and the input survive.
+/// A bad traffic path, or an output that is the traffic or the config file
+/// (by any path or hard link), fails before any output is opened: the files
+/// of an earlier run and the inputs survive.
 #[test]
 fn run_never_destroys_earlier_outputs_or_its_input() -> Result<()> {
     let dir = TempDir::new("outputs")?;
@@ -489,5 +490,35 @@ fn run_never_destroys_earlier_outputs_or_its_input() -> Result<()> {
     assert!(message.contains("is the traffic file"), "{message}");
     assert_eq!(std::fs::read_to_string(&traffic)?, line);
     assert_eq!(std::fs::read_to_string(&decisions)?, "earlier decisions\n");
+
+    // A hard link to the traffic is the traffic (found in review: it was
+    // truncated and the run processed 0 lines).
+    let link = dir.path("link.jsonl");
+    std::fs::hard_link(&traffic, &link)?;
+    let linked = run(&args(traffic.clone(), link.clone()));
+    let message = format!("{:#}", linked.err().context("a hard link must fail")?);
+    assert!(message.contains("is the traffic file"), "{message}");
+    assert_eq!(std::fs::read_to_string(&traffic)?, line);
+
+    // A directory as traffic fails before the outputs are opened.
+    let as_dir = run(&args(dir.path(""), report.clone()));
+    let message = format!("{:#}", as_dir.err().context("a directory must fail")?);
+    assert!(message.contains("is a directory"), "{message}");
+    assert_eq!(std::fs::read_to_string(&decisions)?, "earlier decisions\n");
+
+    // The config file is an input too.
+    let config = dir.path("config.toml");
+    let config_text = "[settlement]\nexpiry_seconds = 86400\n";
+    std::fs::write(&config, config_text)?;
+    let over_config = run(&RunArgs {
+        config: Some(config.clone()),
+        ..args(traffic.clone(), config.clone())
+    });
+    let message = format!(
+        "{:#}",
+        over_config.err().context("--report = --config must fail")?
+    );
+    assert!(message.contains("is the config file"), "{message}");
+    assert_eq!(std::fs::read_to_string(&config)?, config_text);
     Ok(())
 }
