@@ -291,6 +291,9 @@ impl Config {
             if r.hooks.is_empty() {
                 return Err(format!("{at}: hooks must name claim and/or payout"));
             }
+            for (key, value) in &r.settings {
+                json_representable(value).map_err(|why| format!("{at}: settings.{key}: {why}"))?;
+            }
             let mut hooks = r.hooks.clone();
             hooks.sort();
             hooks.dedup();
@@ -335,6 +338,23 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
             format!("line {line}, column {column}: {message}")
         }
         None => message,
+    }
+}
+
+/// Settings reach rules as JSON: a value JSON cannot carry (a float that is
+/// not finite, a TOML date or time) would arrive changed (`null`, or a
+/// private wrapper object), so it is refused instead.
+fn json_representable(value: &toml::Value) -> Result<(), String> {
+    match value {
+        toml::Value::Float(f) if !f.is_finite() => Err(format!(
+            "{f} is not a finite number, which a rule's JSON settings cannot carry"
+        )),
+        toml::Value::Datetime(d) => Err(format!(
+            "{d} is a TOML date or time; give it as a string or a number"
+        )),
+        toml::Value::Array(items) => items.iter().try_for_each(json_representable),
+        toml::Value::Table(t) => t.values().try_for_each(json_representable),
+        _ => Ok(()),
     }
 }
 
@@ -389,6 +409,19 @@ hooks = ["claim"]
             (
                 format!("[settlement]\nshare_cap = \"10000000000000.00\"\n{RULE}"),
                 "share_cap",
+            ),
+            // Settings a rule's JSON cannot carry unchanged.
+            (
+                format!("{RULE}[rules.settings]\nratio = nan\n"),
+                "settings.ratio: NaN is not a finite number",
+            ),
+            (
+                format!("{RULE}[rules.settings]\nlimits = [1.0, -inf]\n"),
+                "settings.limits: -inf is not a finite number",
+            ),
+            (
+                format!("{RULE}[rules.settings]\nstart = 2026-12-04T00:00:00Z\n"),
+                "settings.start: 2026-12-04T00:00:00Z is a TOML date or time",
             ),
         ];
         for (text, needle) in cases {

@@ -43,7 +43,7 @@ pub fn check(args: &CheckArgs) -> Result<Status> {
         let bytes = match crate::risk::module::read_module_file(path) {
             Ok(b) => b,
             Err(e) => {
-                println!("{name}: refused: {e}");
+                super::out(&format!("{name}: refused: {e}\n"))?;
                 refused += 1;
                 continue;
             }
@@ -51,17 +51,17 @@ pub fn check(args: &CheckArgs) -> Result<Status> {
         match check_module(&sandbox, &bytes, &limits) {
             Ok(m) => {
                 let hooks: Vec<_> = m.hooks().iter().map(|h| h.as_str()).collect();
-                println!(
-                    "{name}: ok ({} bytes, hooks {}, sha256 {})",
+                super::out(&format!(
+                    "{name}: ok ({} bytes, hooks {}, sha256 {})\n",
                     m.size_bytes(),
                     hooks.join("+"),
                     m.digest()
-                );
+                ))?;
             }
             Err(problems) => {
                 refused += 1;
                 for p in problems {
-                    println!("{name}: refused: {p}");
+                    super::out(&format!("{name}: refused: {p}\n"))?;
                 }
             }
         }

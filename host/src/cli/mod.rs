@@ -278,15 +278,32 @@ fn discard(settlement: crate::settlement::Settlement) {
     std::mem::forget(settlement);
 }
 
-fn finish(report: &Report, print: bool) -> Status {
-    if print {
-        print!("{}", report.to_text());
+/// Writes `text` to stdout. A reader that went away (`hongbao run | head`)
+/// is not an error: the output is simply not wanted any more.
+///
+/// # Errors
+///
+/// Any other write error.
+pub(crate) fn out(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("writing to stdout"),
     }
-    if report.invariants_ok {
+}
+
+fn finish(report: &Report, print: bool) -> Result<Status> {
+    if print {
+        out(&report.to_text())?;
+    }
+    Ok(if report.invariants_ok {
         Status::Ok
     } else {
         Status::InvariantBroken
-    }
+    })
 }
 
 /// `hongbao demo`: sample traffic through the bundled rules, report printed.
@@ -341,7 +358,7 @@ pub fn demo(args: &DemoArgs) -> Result<Status> {
     }
     report.load = load;
     write_report_json(report_out, &report)?;
-    Ok(finish(&report, true))
+    finish(&report, true)
 }
 
 /// `hongbao gen-traffic`.
@@ -424,7 +441,7 @@ pub fn run(args: &RunArgs) -> Result<Status> {
     }
     report.load = load;
     write_report_json(report_out, &report)?;
-    Ok(finish(&report, !args.output.quiet))
+    finish(&report, !args.output.quiet)
 }
 
 /// `hongbao demo-config`: prints the demo config.
@@ -433,6 +450,6 @@ pub fn run(args: &RunArgs) -> Result<Status> {
 ///
 /// Never fails; the signature matches the other subcommands.
 pub fn demo_config(args: &DemoConfigArgs) -> Result<Status> {
-    print!("{}", demo_config_text(args.merchants));
+    out(&demo_config_text(args.merchants))?;
     Ok(Status::Ok)
 }

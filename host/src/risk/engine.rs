@@ -515,6 +515,16 @@ fn check_settings(
             }
         };
         let Some(input) = input else { continue };
+        // An input bigger than the rule may take would fail every call
+        // with host-error: refuse the rule now, not during traffic.
+        if input.len() as u64 > limits.input_bytes_max {
+            problems.push(format!(
+                "its settings make an ordinary {hook} input {} bytes long, over input_bytes_max = {}, so every call would fail",
+                input.len(),
+                limits.input_bytes_max
+            ));
+            continue;
+        }
         if let Err(CallFailure {
             reason: super::FailureReason::RuleError,
             detail,

@@ -529,6 +529,28 @@ fn misspelt_setting_is_refused_at_load() {
     assert!(err.contains("max_claimz"), "{err}");
 }
 
+/// Settings so large that every input is over the rule's `input_bytes_max`
+/// are refused at load, not failed call by call during traffic. (Found in
+/// review: such a rule loaded, and every claim got `review` with
+/// host-error.)
+#[test]
+fn settings_too_big_for_the_input_limit_are_refused_at_load() {
+    let staff: Vec<String> = (0..100).map(|i| format!("\"staff-{i:04}\"")).collect();
+    let cfg = one_rule(
+        "m.self",
+        "self-dealing",
+        &format!(
+            "[rules.limits]\ninput_bytes_max = 1024\n[rules.settings]\nstaff = [{}]",
+            staff.join(", ")
+        ),
+    );
+    let err = engine(&cfg)
+        .expect_err("settings over the input limit must be refused")
+        .to_string();
+    assert!(err.contains("rule m.self refused"), "{err}");
+    assert!(err.contains("over input_bytes_max = 1024"), "{err}");
+}
+
 /// What a rule logs through the host import lands in its decision record.
 #[test]
 fn rule_logs_are_kept_in_the_record() -> anyhow::Result<()> {
