@@ -175,6 +175,9 @@ pub trait Evaluator {
     /// directly, instead of being handed over from a thread outside the
     /// pool and waited for, a wake-up and a sleep per request. The default
     /// runs `work` on the calling thread.
+    ///
+    /// `work` holds that worker until it returns: with `workers = 1`, other
+    /// threads evaluating with the same engine meanwhile wait for it.
     fn run_on_worker(&self, work: Box<dyn FnOnce() + Send + '_>) {
         work();
     }
