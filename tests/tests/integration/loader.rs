@@ -349,6 +349,56 @@ fn the_module_cache_is_reused_and_survives_damage() -> Result<()> {
     assert_eq!(decide(&third), fresh);
     let fourth = RiskEngine::load(&config, &hongbao::bundled::module)?;
     assert_eq!(stats(&fourth).hits, distinct.len() as u64);
+
+    // Another module's entry under this one's name (found in review: a
+    // swapped file ran the other rule's code under this rule's digest): every
+    // entry is rejected and compiled again, and the decisions are right.
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(&cache_dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    paths.sort();
+    let first_bytes = std::fs::read(&paths[0])?;
+    for pair in paths.windows(2) {
+        std::fs::copy(&pair[1], &pair[0])?;
+    }
+    let last = paths.len() - 1;
+    std::fs::write(&paths[last], first_bytes)?;
+    let swapped = RiskEngine::load(&config, &hongbao::bundled::module)?;
+    let s = stats(&swapped);
+    assert_eq!((s.hits, s.rejected), (0, distinct.len() as u64), "{s:?}");
+    assert_eq!(decide(&swapped), fresh);
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // An entry that group or others may write is not trusted.
+        std::fs::set_permissions(&paths[0], std::fs::Permissions::from_mode(0o666))?;
+        let loose_entry = RiskEngine::load(&config, &hongbao::bundled::module)?;
+        let s = stats(&loose_entry);
+        assert_eq!(
+            (s.hits, s.rejected),
+            (distinct.len() as u64 - 1, 1),
+            "{s:?}"
+        );
+        // A directory that group or others may write is refused at start-up.
+        std::fs::set_permissions(&cache_dir, std::fs::Permissions::from_mode(0o777))?;
+        let Err(e) = RiskEngine::load(&config, &hongbao::bundled::module) else {
+            anyhow::bail!("a world-writable cache was used");
+        };
+        assert!(
+            format!("{e:#}").contains("writable by group or others"),
+            "{e:#}"
+        );
+        std::fs::set_permissions(&cache_dir, std::fs::Permissions::from_mode(0o755))?;
+        // A directory owned by another user is refused (only checkable as
+        // root, who may give it away).
+        if std::os::unix::fs::chown(&cache_dir, Some(65534), None).is_ok() {
+            let Err(e) = RiskEngine::load(&config, &hongbao::bundled::module) else {
+                anyhow::bail!("another user's cache was used");
+            };
+            assert!(format!("{e:#}").contains("is owned by user 65534"), "{e:#}");
+        }
+    }
     Ok(())
 }
 
