@@ -19,8 +19,10 @@ pub enum Scope {
 
 /// Why a rule could not answer. Every failure maps to the rule's failure
 /// verdict; none of them is ever read as an answer.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+///
+/// On the wire (decision records) it is always one string: its
+/// [`FailureReason::code`], or `trap:<kind>` for a trap (`trap:unreachable`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum FailureReason {
     /// The wall-clock backstop fired.
     Timeout,
@@ -66,6 +68,51 @@ impl FailureReason {
             FailureReason::Unavailable => "unavailable",
             FailureReason::Refused => "refused",
         }
+    }
+}
+
+impl FailureReason {
+    /// The string a decision record carries: the code, or `trap:<kind>`.
+    pub fn wire(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            FailureReason::Trap(kind) => format!("trap:{kind}").into(),
+            other => other.code().into(),
+        }
+    }
+
+    /// Parses [`FailureReason::wire`].
+    pub fn from_wire(text: &str) -> Option<FailureReason> {
+        if let Some(kind) = text.strip_prefix("trap:") {
+            return Some(FailureReason::Trap(kind.to_string()));
+        }
+        Some(match text {
+            "timeout" => FailureReason::Timeout,
+            "fuel" => FailureReason::Fuel,
+            "memory-limit" => FailureReason::MemoryLimit,
+            "table-limit" => FailureReason::TableLimit,
+            "stack-overflow" => FailureReason::StackOverflow,
+            "bad-output" => FailureReason::BadOutput,
+            "abi-error" => FailureReason::AbiError,
+            "host-error" => FailureReason::HostError,
+            "rule-error" => FailureReason::RuleError,
+            "unavailable" => FailureReason::Unavailable,
+            "refused" => FailureReason::Refused,
+            _ => return None,
+        })
+    }
+}
+
+impl Serialize for FailureReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.wire())
+    }
+}
+
+impl<'de> Deserialize<'de> for FailureReason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FailureReason, D::Error> {
+        let text = String::deserialize(d)?;
+        FailureReason::from_wire(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown failure reason {text:?}")))
     }
 }
 
@@ -180,5 +227,28 @@ pub trait Evaluator {
     /// threads evaluating with the same engine meanwhile wait for it.
     fn run_on_worker(&self, work: Box<dyn FnOnce() + Send + '_>) {
         work();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FailureReason as F;
+
+    /// A record's `failure` is always a string, traps included.
+    #[test]
+    fn failure_reasons_are_one_string_on_the_wire() {
+        for (f, text) in [
+            (F::Fuel, "\"fuel\""),
+            (F::MemoryLimit, "\"memory-limit\""),
+            (
+                F::Trap("integer-divide-by-zero".into()),
+                "\"trap:integer-divide-by-zero\"",
+            ),
+            (F::Refused, "\"refused\""),
+        ] {
+            assert_eq!(serde_json::to_string(&f).expect("encodes"), text);
+            assert_eq!(serde_json::from_str::<F>(text).expect("decodes"), f);
+        }
+        assert!(serde_json::from_str::<F>("\"tarp\"").is_err());
     }
 }

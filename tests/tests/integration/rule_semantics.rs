@@ -220,6 +220,7 @@ fn r01_rule_error_is_never_a_pass() -> anyhow::Result<()> {
     let json = serde_json::to_value(&record)?;
     assert_eq!(json["rules"][0]["rule_id"], "m1.device-blocklist");
     assert_eq!(json["rules"][0]["reason"], "trap");
+    assert_eq!(json["rules"][0]["failure"], "trap:unreachable");
     assert_eq!(json["verdict"], "review");
     assert_eq!(s.summary().held_for_review, amt("2.00"), "FD review holds");
 
