@@ -80,11 +80,27 @@ impl Amount {
             text: text.chars().take(40).collect(),
             why,
         };
+        // Name the first thing that is wrong, in the order a reader sees it.
+        if text.is_empty() {
+            return Err(err("is empty"));
+        }
+        if text.starts_with(['-', '+']) {
+            return Err(err("has a sign; amounts are written without one"));
+        }
+        if let Some(c) = text.chars().find(|c| !c.is_ascii_digit() && *c != '.') {
+            return Err(err(match c {
+                c if c.is_whitespace() => "contains white space",
+                ',' | '_' => "contains a digit separator; write 1000.00, not 1,000.00",
+                'e' | 'E' => "uses an exponent; write the digits out",
+                c if c.is_numeric() => "contains a digit that is not ASCII 0-9",
+                _ => "contains a character other than the digits 0-9 and one '.'",
+            }));
+        }
         let (whole, frac) = match text.split_once('.') {
             Some((w, f)) => (w, Some(f)),
             None => (text, None),
         };
-        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        if whole.is_empty() {
             return Err(err("expected digits before the decimal point"));
         }
         if whole.len() > 16 {
@@ -96,8 +112,11 @@ impl Amount {
         }
         fen *= 100;
         if let Some(frac) = frac {
-            if frac.is_empty() || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            if frac.is_empty() {
                 return Err(err("expected digits after the decimal point"));
+            }
+            if frac.contains('.') {
+                return Err(err("has more than one '.'"));
             }
             if frac.len() > 2 {
                 return Err(err("more than two decimal places"));
@@ -156,22 +175,27 @@ mod tests {
     }
 
     #[test]
-    fn refuses_anything_inexact_or_malformed() {
-        for bad in [
-            "",
-            ".5",
-            "5.",
-            "1.234",
-            "-1.00",
-            "+1",
-            "1e3",
-            " 1.00",
-            "1.00 ",
-            "1,00",
-            "１.00",
-            "99999999999999999",
+    fn refuses_anything_inexact_or_malformed_and_says_why() {
+        for (bad, why) in [
+            ("", "is empty"),
+            (".5", "expected digits before the decimal point"),
+            ("5.", "expected digits after the decimal point"),
+            ("1.234", "more than two decimal places"),
+            ("1.2.3", "more than one '.'"),
+            ("-1.00", "has a sign"),
+            ("+1", "has a sign"),
+            ("1e3", "uses an exponent"),
+            (" 1.00", "contains white space"),
+            ("1.00 ", "contains white space"),
+            ("1,000.00", "digit separator"),
+            ("１.00", "a digit that is not ASCII"),
+            ("1.0x", "other than the digits"),
+            ("99999999999999999", "too large"),
         ] {
-            assert!(Amount::parse(bad).is_err(), "{bad:?} must be refused");
+            match Amount::parse(bad) {
+                Ok(a) => panic!("{bad:?} must be refused, parsed as {a}"),
+                Err(e) => assert!(e.why.contains(why), "{bad:?}: {e}"),
+            }
         }
     }
 

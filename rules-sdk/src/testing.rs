@@ -224,7 +224,10 @@ pub fn assert_decision(output: &RuleOutput, verdict: Verdict, reason: &str) {
 /// Panics, showing the output, when it is a decision or another error.
 pub fn assert_error(output: &RuleOutput, fragment: &str) {
     match output {
-        RuleOutput::Error(e) => assert!(e.error.contains(fragment), "{e:?}"),
+        RuleOutput::Error(e) => assert!(
+            e.error.contains(fragment),
+            "expected an error containing {fragment:?}, got {e:?}"
+        ),
         RuleOutput::Decision(d) => panic!("expected an error containing {fragment:?}, got {d:?}"),
     }
 }

@@ -117,7 +117,7 @@ pub struct GenArgs {
     #[arg(long, default_value_t = 20_000)]
     pub users: usize,
     /// Malformed lines per thousand well-formed ones (at most 1000: one in two).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=1000))]
     pub malformed_per_mille: u32,
     /// Output file; `-` for standard output.
     #[arg(long, short, value_name = "FILE")]
@@ -165,6 +165,13 @@ pub fn demo_config_text(merchants: usize) -> String {
 }
 
 fn create(path: &Path) -> Result<BufWriter<File>> {
+    // `-` is stdin for --traffic and stdout for gen-traffic; for these
+    // outputs it would quietly make a file named `-`.
+    if path.as_os_str() == "-" {
+        anyhow::bail!(
+            "an output named `-` would be a file called `-`: name a file (or /dev/stdout, with --quiet)"
+        );
+    }
     let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     Ok(BufWriter::new(f))
 }

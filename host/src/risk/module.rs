@@ -65,6 +65,25 @@ pub fn read_module_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// A WAT parse error on one line: its message and where (`at line 1
+/// column 37`), without the multi-line source excerpt and the `<anon>` file
+/// name the parser prints.
+fn wat_error(e: &wat::Error) -> String {
+    let text = e.to_string();
+    let mut lines = text.lines();
+    let message = lines.next().unwrap_or("").trim().to_string();
+    let position = lines
+        .find_map(|l| l.trim().strip_prefix("--> "))
+        .and_then(|at| {
+            let mut parts = at.rsplitn(3, ':');
+            let column = parts.next()?;
+            let line = parts.next()?;
+            Some(format!(" at line {line} column {column}"))
+        })
+        .unwrap_or_default();
+    format!("{message}{position}")
+}
+
 /// SHA-256 of `bytes`, lowercase hex.
 pub fn digest(bytes: &[u8]) -> String {
     let hash = Sha256::digest(bytes);
@@ -143,7 +162,12 @@ fn prepare_with(sandbox: &Sandbox, bytes: &[u8], compile: bool) -> Prepared {
     } else {
         match wat::parse_bytes(bytes) {
             Ok(w) => w,
-            Err(e) => return refused(vec![format!("not a wasm binary, and not valid WAT: {e}")]),
+            Err(e) => {
+                return refused(vec![format!(
+                    "not a wasm binary, and not valid WAT: {}",
+                    wat_error(&e)
+                )]);
+            }
         }
     };
     let Inspection {

@@ -82,7 +82,7 @@ pub enum SettlementError {
         /// The user.
         user: String,
     },
-    /// No claim has this id (or it was refused, so it holds nothing).
+    /// No claim request has this id.
     #[error("unknown claim {claim}")]
     UnknownClaim {
         /// The claim id.

@@ -101,6 +101,11 @@ impl Requests {
         self.by_kind[slot].insert(outcome.request_id.clone(), stored);
     }
 
+    /// The stored outcome of the claim request `id`, if there was one.
+    pub(super) fn claim_outcome(&self, id: &str) -> Option<&Outcome> {
+        self.by_kind[2].get(id).map(|stored| &stored.outcome)
+    }
+
     /// How many requests are stored.
     pub(super) fn len(&self) -> usize {
         self.by_kind.iter().map(HashMap::len).sum()

@@ -94,12 +94,25 @@ impl<S: LedgerStore> Settlement<S> {
                 other: "claim",
             });
         }
-        let claim = self
-            .claims
-            .get(req.claim)
-            .ok_or_else(|| SettlementError::UnknownClaim {
-                claim: req.claim.to_string(),
-            })?;
+        let Some(claim) = self.claims.get(req.claim) else {
+            // A claim that was decided but took no share (denied, frozen,
+            // or refused) is known: it holds nothing to pay.
+            return Err(match self.requests.claim_outcome(req.claim) {
+                Some(o) => SettlementError::ClaimNotReserved {
+                    claim: req.claim.to_string(),
+                    state: match (&o.status, o.verdict) {
+                        (super::Status::Accepted, Some(rules_sdk::Verdict::Freeze)) => {
+                            "frozen at claim"
+                        }
+                        (super::Status::Accepted, _) => "denied",
+                        _ => "refused",
+                    },
+                },
+                None => SettlementError::UnknownClaim {
+                    claim: req.claim.to_string(),
+                },
+            });
+        };
         if self.in_flight.users.contains(&claim.user) {
             return Ok(Step::Wait);
         }

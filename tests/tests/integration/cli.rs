@@ -159,7 +159,7 @@ fn run_reports_malformed_lines_and_writes_one_record_per_decision() -> Result<()
             "deposit": {"accepted": 2},
             "create_packet": {"accepted": 2},
             "claim": {"accepted": 3},
-            "payout": {"accepted": 2, "replay": 1, "refused:unknown-claim": 1},
+            "payout": {"accepted": 2, "replay": 1, "refused:claim-not-reserved": 1},
             "tick": {"accepted": 1},
         })
     );

@@ -161,12 +161,12 @@ fn sample_engine() -> Result<RiskEngine> {
 const GOLDEN_FUEL: &[(&str, &str, u64)] = &[
     ("blocklist", "claim", 34754),
     ("blocklist", "payout", 33718),
-    ("campaign-cap", "claim", 11912),
-    ("daily-limits", "claim", 12025),
+    ("campaign-cap", "claim", 12010),
+    ("daily-limits", "claim", 12126),
     ("device-farm", "claim", 14048),
     ("mule-cashout", "payout", 12130),
-    ("new-account", "claim", 11760),
-    ("payout-budget", "payout", 10244),
+    ("new-account", "claim", 11855),
+    ("payout-budget", "payout", 10350),
     ("self-dealing", "claim", 14008),
 ];
 

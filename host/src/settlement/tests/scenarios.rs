@@ -241,7 +241,17 @@ fn claim_deny_moves_nothing_and_the_share_stays_claimable() {
     assert!(o.decision.is_some());
     assert_eq!(w.s.summary(), before);
     assert!(w.s.claim_record("c1").is_none());
-    assert_eq!(w.refused(payout("k1", T0, "c1")).code(), "unknown-claim");
+    // A payout of the denied claim: the claim is known, and holds nothing.
+    let refused = w.refused(payout("k1", T0, "c1"));
+    assert_eq!(refused.code(), "claim-not-reserved");
+    assert_eq!(
+        refused.to_string(),
+        "claim c1 is not reserved for payout (it is denied)"
+    );
+    assert_eq!(
+        w.refused(payout("k2", T0, "c-never")).code(),
+        "unknown-claim"
+    );
     // The same user may try again with a new id, and gets the same share.
     let o = w.ok(claim("c2", T0, "p1", "u1"));
     assert_eq!((o.verdict, o.amount), (Some(Verdict::Allow), amt("2.00")));
