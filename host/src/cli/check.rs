@@ -51,8 +51,12 @@ pub fn check(args: &CheckArgs) -> Result<Status> {
         match check_module(&sandbox, &bytes, &limits) {
             Ok(m) => {
                 let hooks: Vec<_> = m.hooks().iter().map(|h| h.as_str()).collect();
+                // The probe passed in check_module; run it again for the
+                // version, which decides how the module's inputs are encoded.
+                let version = crate::risk::probe::probe(&sandbox, &m, &limits)
+                    .map_or_else(|_| "?".to_string(), |v| v.to_string());
                 super::out(&format!(
-                    "{name}: ok ({} bytes, hooks {}, sha256 {})\n",
+                    "{name}: ok (ABI version {version}, {} bytes, hooks {}, sha256 {})\n",
                     m.size_bytes(),
                     hooks.join("+"),
                     m.digest()

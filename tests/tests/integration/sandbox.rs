@@ -271,3 +271,62 @@ fn s02_a_ticker_that_catches_up_never_times_out_a_fast_call() -> anyhow::Result<
     assert_eq!(r.failure, Some(FailureReason::Timeout), "{r:?}");
     Ok(())
 }
+
+/// Pool exhaustion is a typed failure, never a hang or a crash: with one
+/// instance slot, a call made while another call holds it gets
+/// `unavailable` at once, and once the slot is free calls run again. (The
+/// engine's own evaluations never get here: start-up refuses more workers
+/// than slots. Direct callers of `call` from many threads can.)
+#[test]
+fn a_call_that_finds_no_free_slot_is_unavailable() -> anyhow::Result<()> {
+    use hongbao::risk::call::call;
+    use hongbao::risk::limits::{EngineLimits, Limits};
+    use hongbao::risk::module::CompiledModule;
+    use hongbao::risk::sandbox::Sandbox;
+    use rules_sdk::Hook;
+
+    let sandbox = Sandbox::new(&EngineLimits {
+        instances_max: 1,
+        workers: 1,
+        ..EngineLimits::default()
+    })?;
+    let compile = |name: &str| {
+        let bytes = hongbao_tests::module_bytes(name).ok_or_else(|| anyhow::anyhow!("{name}"))?;
+        CompiledModule::compile(&sandbox, bytes).map_err(|p| anyhow::anyhow!("{p:?}"))
+    };
+    let endless = compile("endless_loop")?;
+    let allow = compile("allow")?;
+    let input = serde_json::to_vec(&rules_sdk::testing::claim_fixture())?;
+    // The endless call holds the only slot for its whole 3 s deadline.
+    let hold = Limits {
+        fuel_per_call: 10_000_000_000,
+        timeout_ms: 3_000,
+        ..Limits::default()
+    };
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        let holder = s.spawn(|| call(&sandbox, &endless, Hook::Claim, &hold, &input));
+        // Until the holder's instance exists our calls may still get the
+        // slot; once it does, they must be refused, as long as it runs.
+        let mut refused = None;
+        while refused.is_none() && !holder.is_finished() {
+            let r = call(&sandbox, &allow, Hook::Claim, &Limits::default(), &input);
+            if let Err(f) = r.outcome {
+                refused = Some(f);
+            }
+        }
+        let f = refused.ok_or_else(|| anyhow::anyhow!("no call found the slot taken"))?;
+        assert_eq!(f.reason, FailureReason::Unavailable, "{f:?}");
+        let held = holder
+            .join()
+            .map_err(|_| anyhow::anyhow!("the holder panicked"))?;
+        assert_eq!(
+            held.outcome.err().map(|f| f.reason),
+            Some(FailureReason::Timeout)
+        );
+        Ok(())
+    })?;
+    // The slot is free again.
+    let r = call(&sandbox, &allow, Hook::Claim, &Limits::default(), &input);
+    assert_eq!(r.outcome.map(|d| d.verdict).ok(), Some(Verdict::Allow));
+    Ok(())
+}
