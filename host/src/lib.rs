@@ -19,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod event;
+pub mod histogram;
 pub mod ledger;
 pub mod memory;
 pub mod report;
