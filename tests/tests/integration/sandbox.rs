@@ -273,16 +273,18 @@ fn s02_a_ticker_that_catches_up_never_times_out_a_fast_call() -> anyhow::Result<
 }
 
 /// Pool exhaustion is a typed failure, never a hang or a crash: with one
-/// instance slot, a call made while another call holds it gets
+/// instance slot, a call made while something else holds it gets
 /// `unavailable` at once, and once the slot is free calls run again. (The
 /// engine's own evaluations never get here: start-up refuses more workers
-/// than slots. Direct callers of `call` from many threads can.)
+/// than slots, and a worker holds one instance at a time. Direct callers of
+/// `call` on many threads can.)
 #[test]
 fn a_call_that_finds_no_free_slot_is_unavailable() -> anyhow::Result<()> {
     use hongbao::risk::call::call;
     use hongbao::risk::limits::{EngineLimits, Limits};
     use hongbao::risk::module::CompiledModule;
     use hongbao::risk::sandbox::Sandbox;
+    use hongbao::risk::store::CallState;
     use rules_sdk::Hook;
 
     let sandbox = Sandbox::new(&EngineLimits {
@@ -290,43 +292,27 @@ fn a_call_that_finds_no_free_slot_is_unavailable() -> anyhow::Result<()> {
         workers: 1,
         ..EngineLimits::default()
     })?;
-    let compile = |name: &str| {
-        let bytes = hongbao_tests::module_bytes(name).ok_or_else(|| anyhow::anyhow!("{name}"))?;
-        CompiledModule::compile(&sandbox, bytes).map_err(|p| anyhow::anyhow!("{p:?}"))
-    };
-    let endless = compile("endless_loop")?;
-    let allow = compile("allow")?;
+    let bytes = hongbao_tests::module_bytes("allow").ok_or_else(|| anyhow::anyhow!("allow"))?;
+    let allow = CompiledModule::compile(&sandbox, bytes).map_err(|p| anyhow::anyhow!("{p:?}"))?;
     let input = serde_json::to_vec(&rules_sdk::testing::claim_fixture())?;
-    // The endless call holds the only slot for its whole 3 s deadline.
-    let hold = Limits {
-        fuel_per_call: 10_000_000_000,
-        timeout_ms: 3_000,
-        ..Limits::default()
-    };
-    std::thread::scope(|s| -> anyhow::Result<()> {
-        let holder = s.spawn(|| call(&sandbox, &endless, Hook::Claim, &hold, &input));
-        // Until the holder's instance exists our calls may still get the
-        // slot; once it does, they must be refused, as long as it runs.
-        let mut refused = None;
-        while refused.is_none() && !holder.is_finished() {
-            let r = call(&sandbox, &allow, Hook::Claim, &Limits::default(), &input);
-            if let Err(f) = r.outcome {
-                refused = Some(f);
-            }
-        }
-        let f = refused.ok_or_else(|| anyhow::anyhow!("no call found the slot taken"))?;
-        assert_eq!(f.reason, FailureReason::Unavailable, "{f:?}");
-        let held = holder
-            .join()
-            .map_err(|_| anyhow::anyhow!("the holder panicked"))?;
-        assert_eq!(
-            held.outcome.err().map(|f| f.reason),
-            Some(FailureReason::Timeout)
-        );
-        Ok(())
-    })?;
+    let limits = Limits::default();
+    let answer = || call(&sandbox, &allow, Hook::Claim, &limits, &input).outcome;
+    assert_eq!(answer().map(|d| d.verdict).ok(), Some(Verdict::Allow));
+    {
+        // An instance of the same engine takes the only slot while its
+        // store lives.
+        let module = wasmtime::Module::new(sandbox.engine(), wat::parse_bytes(bytes)?)?;
+        let mut store = wasmtime::Store::new(sandbox.engine(), CallState::new(&limits));
+        store.set_fuel(limits.fuel_per_call)?;
+        store.set_epoch_deadline(u64::MAX / 2);
+        let _held = sandbox.linker().instantiate(&mut store, &module)?;
+        let refused = answer()
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("a call got the held slot"))?;
+        assert_eq!(refused.reason, FailureReason::Unavailable, "{refused:?}");
+        assert!(refused.detail.contains("instantiation"), "{refused:?}");
+    }
     // The slot is free again.
-    let r = call(&sandbox, &allow, Hook::Claim, &Limits::default(), &input);
-    assert_eq!(r.outcome.map(|d| d.verdict).ok(), Some(Verdict::Allow));
+    assert_eq!(answer().map(|d| d.verdict).ok(), Some(Verdict::Allow));
     Ok(())
 }
