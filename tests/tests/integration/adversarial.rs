@@ -4,9 +4,9 @@
 //! verdict and typed reason, and then the same engine (or the same process)
 //! still gives an ordinary claim its ordinary answer.
 
-use anyhow::Result;
+use anyhow::{Context, Result, ensure};
 use hongbao::risk::{Evaluation, Evaluator, FailureReason, RiskEngine, RuleOutcome};
-use hongbao_tests::{NOW, claim, engine, one_rule};
+use hongbao_tests::{NOW, claim, engine, one_rule, resident_bytes};
 use rules_sdk::Verdict;
 
 fn only_rule(e: &Evaluation) -> &RuleOutcome {
@@ -399,21 +399,23 @@ fn s07_no_data_survives_in_reused_memory() -> Result<()> {
     Ok(())
 }
 
-/// Runs `measure-alone <what>` (`tests/src/bin/measure-alone.rs`), a
-/// measurement of the whole process's memory, in a process of its own so
-/// that no other test is counted. Returns its stdout.
-///
-fn measure_alone(what: &str) -> Result<String> {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_measure-alone"))
-        .arg(what)
+/// Set in a child process started by [`alone`]: the test it runs measures
+/// instead of starting another child.
+const ALONE_ENV: &str = "HONGBAO_TEST_ALONE";
+
+/// Runs the test `name` (its path in this binary) again in a child process
+/// of its own, so that a whole-process measurement (resident memory) sees
+/// no other test; the child sees [`ALONE_ENV`] and measures. Returns its
+/// stdout.
+fn alone(name: &str) -> Result<String> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(ALONE_ENV, "1")
         .output()?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        anyhow::bail!(
-            "measure-alone {what} failed ({}):\n{stdout}\n{stderr}",
-            out.status
-        );
+    if !out.status.success() || !stdout.contains("1 passed") {
+        anyhow::bail!("{name} alone failed ({}):\n{stdout}\n{stderr}", out.status);
     }
     Ok(stdout)
 }
@@ -421,24 +423,109 @@ fn measure_alone(what: &str) -> Result<String> {
 /// S03 (host memory): the memory bombs, one touching every page it grows,
 /// each stop at the 16 MiB cap with memory-limit (growth to page 257 is
 /// what is refused), and after 20 of them resident memory has risen by less
-/// than 32 MiB. Measured by `measure-alone s03` in a process of its own, so
-/// no other test's memory is counted.
+/// than 32 MiB. Measured in a child process of its own, so no other test's
+/// memory is counted.
 #[test]
 fn s03_memory_bombs_do_not_grow_host_memory() -> Result<()> {
-    let out = measure_alone("s03")?;
+    if std::env::var_os(ALONE_ENV).is_some() {
+        return s03_measured();
+    }
+    let out = alone("adversarial::s03_memory_bombs_do_not_grow_host_memory")?;
     assert!(out.contains("s03 resident rise"), "{out}");
+    Ok(())
+}
+
+fn s03_measured() -> Result<()> {
+    let e = engine(&format!(
+        "{}{}",
+        one_rule("bomb", "memory_bomb", "priority = 1"),
+        one_rule("touch", "memory_bomb_touch", "priority = 2")
+    ))?;
+    let (req, facts) = claim("1.00", "u-1");
+    let before = resident_bytes()?;
+    for _ in 0..10 {
+        let ev = e.claim(NOW, &req, &facts);
+        ensure!(ev.rules.len() == 2, "two rules ran: {ev:?}");
+        ensure!(
+            ev.verdict == Verdict::Review,
+            "the bombs fail closed: {ev:?}"
+        );
+        for r in &ev.rules {
+            ensure!(r.failure == Some(FailureReason::MemoryLimit), "{r:?}");
+            let detail = r.detail.as_deref().unwrap_or("");
+            ensure!(
+                detail.contains("linear memory of 16842752 bytes exceeds the limit of 16777216"),
+                "growth to page 257 is refused: {detail}"
+            );
+        }
+    }
+    let after = resident_bytes()?;
+    let rise = after.saturating_sub(before);
+    println!("s03 resident rise: {before} -> {after} bytes (+{rise})");
+    ensure!(
+        rise < 32 * 1024 * 1024,
+        "resident memory rose by {rise} bytes"
+    );
+    let ok = engine(&one_rule("ok", "allow", ""))?;
+    ensure!(
+        ok.claim(NOW, &req, &facts).verdict == Verdict::Allow,
+        "a trivial rule still answers allow afterwards"
+    );
     Ok(())
 }
 
 /// S06: 20,000 claims through the same merchant rule (the bundled
 /// daily-limits rule): every one evaluated with the same answer and no
 /// failure (none near 10,000 calls), and resident memory after 20,000
-/// within 10% of resident memory after 2,000. Measured by `measure-alone
-/// s06` in a process of its own.
+/// within 10% of resident memory after 2,000. Measured in a child process
+/// of its own.
 #[test]
 fn s06_twenty_thousand_claims_nothing_grows() -> Result<()> {
-    let out = measure_alone("s06")?;
+    if std::env::var_os(ALONE_ENV).is_some() {
+        return s06_measured();
+    }
+    let out = alone("adversarial::s06_twenty_thousand_claims_nothing_grows")?;
     assert!(out.contains("s06 resident"), "{out}");
+    Ok(())
+}
+
+fn s06_measured() -> Result<()> {
+    // The wall-clock backstop is widened (as in the other long runs) so that a
+    // loaded machine's scheduler cannot turn a call into a timeout: this case
+    // is about growth, and fuel still bounds every call.
+    let e = engine(
+        "[limits]\ntimeout_ms = 10000\n[[rules]]\nid = \"m1.daily\"\nmodule = \"bundled:daily-limits\"\nscope = \"merchant\"\nmerchant = \"m1\"\nhooks = [\"claim\"]\n[rules.settings]\nmax_claims = 10\nmax_amount = \"200.00\"\n",
+    )
+    .context("the merchant rule loads")?;
+    let (mut req, facts) = claim("1.00", "u-1");
+    req.merchant_id = "m1".into();
+    let mut at_2000 = 0;
+    let mut first: Option<(Verdict, String)> = None;
+    for i in 0..20_000 {
+        req.claim_id = format!("c-{i}");
+        let ev = e.claim(NOW, &req, &facts);
+        ensure!(ev.rules.len() == 1, "exactly one rule ran: {ev:?}");
+        let r = &ev.rules[0];
+        ensure!(r.failure.is_none(), "claim {i}: {r:?}");
+        let answer = (r.verdict, r.reason.clone());
+        match &first {
+            None => first = Some(answer),
+            Some(f) => ensure!(&answer == f, "claim {i}: {answer:?} after {f:?}"),
+        }
+        if i + 1 == 2_000 {
+            at_2000 = resident_bytes()?;
+        }
+    }
+    let at_20000 = resident_bytes()?;
+    println!("s06 resident after 2,000: {at_2000} bytes, after 20,000: {at_20000} bytes");
+    ensure!(
+        first.map(|f| f.0) == Some(Verdict::Allow),
+        "the claims are allowed"
+    );
+    ensure!(
+        at_20000.abs_diff(at_2000) * 10 <= at_2000,
+        "resident memory moved by more than 10%: {at_2000} -> {at_20000}"
+    );
     Ok(())
 }
 
