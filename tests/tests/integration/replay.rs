@@ -150,27 +150,37 @@ fn allow_engine() -> Result<(Config, RiskEngine)> {
     Ok((config, engine))
 }
 
+/// Replays `traffic` through the allow-everything rules, writing decision
+/// records to `decisions` if given.
+fn replay_with(
+    traffic: impl std::io::BufRead + Send + 'static,
+    decisions: Option<&mut dyn std::io::Write>,
+) -> Result<hongbao::report::Report> {
+    let (config, engine) = allow_engine()?;
+    let (report, _) = hongbao::cli::replay(
+        &config,
+        &engine,
+        traffic,
+        hongbao::cli::RunSinks {
+            decisions,
+            progress: false,
+        },
+    )?;
+    Ok(report)
+}
+
 /// A read error mid-file: every line read before it is settled and
 /// recorded (198 claims, 198 decision records), then the run stops with the
 /// error naming the line. (Found in review: the lines of the batch being
 /// filled were dropped.)
 #[test]
 fn a_read_error_settles_and_records_every_line_before_it() -> Result<()> {
-    let (config, engine) = allow_engine()?;
     let mut decisions: Vec<u8> = Vec::new();
     let traffic = std::io::BufReader::new(Then {
         data: std::io::Cursor::new(two_hundred_lines()),
         hang: false,
     });
-    let r = hongbao::cli::replay(
-        &config,
-        &engine,
-        traffic,
-        hongbao::cli::RunSinks {
-            decisions: Some(&mut decisions),
-            progress: false,
-        },
-    );
+    let r = replay_with(traffic, Some(&mut decisions));
     let err = r.err().map(|e| format!("{e:#}")).unwrap_or_default();
     assert!(err.contains("reading traffic line 201"), "{err}");
     assert!(err.contains("disk went away"), "{err}");
@@ -196,7 +206,6 @@ fn a_write_error_stops_the_run_without_waiting_for_more_input() -> Result<()> {
             Ok(())
         }
     }
-    let (config, engine) = allow_engine()?;
     let traffic = std::io::BufReader::new(Then {
         data: std::io::Cursor::new(two_hundred_lines()),
         hang: true,
@@ -204,15 +213,7 @@ fn a_write_error_stops_the_run_without_waiting_for_more_input() -> Result<()> {
     let mut sink = Full;
     // If the run waited for the quiet feed this would never return; the
     // test harness's own timeout would be the only end.
-    let r = hongbao::cli::replay(
-        &config,
-        &engine,
-        traffic,
-        hongbao::cli::RunSinks {
-            decisions: Some(&mut sink),
-            progress: false,
-        },
-    );
+    let r = replay_with(traffic, Some(&mut sink));
     let err = r.err().map(|e| format!("{e:#}")).unwrap_or_default();
     assert!(err.contains("writing a decision record"), "{err}");
     Ok(())
@@ -223,7 +224,6 @@ fn a_write_error_stops_the_run_without_waiting_for_more_input() -> Result<()> {
 /// quotes a long value is cut, and control characters in it are escaped.
 #[test]
 fn overlong_lines_and_messages_are_bounded() -> Result<()> {
-    let (config, engine) = allow_engine()?;
     let mut t = Vec::new();
     t.extend_from_slice(b"{\"type\":\"tick\",\"at\":1}\n");
     t.extend_from_slice(b"{\"type\":\"");
@@ -238,15 +238,7 @@ fn overlong_lines_and_messages_are_bounded() -> Result<()> {
     t.extend(std::iter::repeat_n(b'B', 10_000));
     t.extend_from_slice(b"\"}\n");
     t.extend_from_slice(b"{\"type\":\"x\\n-- money --\\nforged\"}\n");
-    let (report, _) = hongbao::cli::replay(
-        &config,
-        &engine,
-        std::io::Cursor::new(t),
-        hongbao::cli::RunSinks {
-            decisions: None,
-            progress: false,
-        },
-    )?;
+    let report = replay_with(std::io::Cursor::new(t), None)?;
     assert_eq!(report.events_processed, 2);
     assert_eq!(report.malformed_line_numbers, [2, 4, 5]);
     let (_, long) = &report.malformed[0];
@@ -266,18 +258,9 @@ fn overlong_lines_and_messages_are_bounded() -> Result<()> {
 /// report, and 20,000 distinct labels made 20,000 report rows.)
 #[test]
 fn labels_can_neither_forge_nor_bloat_the_report() -> Result<()> {
-    let (config, engine) = allow_engine()?;
     let mut t = two_hundred_lines();
     t.extend_from_slice(b"{\"type\":\"claim\",\"id\":\"cx\",\"at\":300,\"packet\":\"p1\",\"user\":\"ux\",\"label\":\"normal\\n-- money --\"}\n");
-    let (report, _) = hongbao::cli::replay(
-        &config,
-        &engine,
-        std::io::Cursor::new(t),
-        hongbao::cli::RunSinks {
-            decisions: None,
-            progress: false,
-        },
-    )?;
+    let report = replay_with(std::io::Cursor::new(t), None)?;
     assert_eq!(report.malformed_line_numbers, [201]);
     assert!(
         report.malformed[0].1.contains("field `label`"),
@@ -298,15 +281,7 @@ fn labels_can_neither_forge_nor_bloat_the_report() -> Result<()> {
         t.extend_from_slice(line.as_bytes());
         t.push(b'\n');
     }
-    let (report, _) = hongbao::cli::replay(
-        &config,
-        &engine,
-        std::io::Cursor::new(t),
-        hongbao::cli::RunSinks {
-            decisions: None,
-            progress: false,
-        },
-    )?;
+    let report = replay_with(std::io::Cursor::new(t), None)?;
     assert_eq!(report.malformed_lines, 0);
     assert_eq!(report.patterns.len(), hongbao::report::LABELS_MAX + 1);
     let other = &report.patterns[hongbao::report::OTHER_LABELS];
