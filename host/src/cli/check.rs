@@ -49,12 +49,8 @@ pub fn check(args: &CheckArgs) -> Result<Status> {
             }
         };
         match check_module(&sandbox, &bytes, &limits) {
-            Ok(m) => {
+            Ok((m, version)) => {
                 let hooks: Vec<_> = m.hooks().iter().map(|h| h.as_str()).collect();
-                // The probe passed in check_module; run it again for the
-                // version, which decides how the module's inputs are encoded.
-                let version = crate::risk::probe::probe(&sandbox, &m, &limits)
-                    .map_or_else(|_| "?".to_string(), |v| v.to_string());
                 super::out(&format!(
                     "{name}: ok (ABI version {version}, {} bytes, hooks {}, sha256 {})\n",
                     m.size_bytes(),

@@ -359,51 +359,41 @@ impl RiskEngine {
                 // A rule refused at load never runs; it records `refused`.
                 _ => Some(&[][..]),
             };
-            match shared {
-                Some(shared) => {
-                    let mut input = Vec::with_capacity(rule.input_prefix.len() + shared.len());
-                    input.extend_from_slice(&rule.input_prefix);
-                    input.extend_from_slice(shared);
-                    self.run_rule(rule, hook, &input)
-                }
-                // Plain structs always encode as JSON; if one ever did not,
-                // the rule fails with its failure verdict rather than being
-                // skipped.
-                None => self.unencodable(rule, hook),
-            }
+            // Plain structs always encode as JSON; if one ever did not, the
+            // rule fails with its failure verdict rather than being skipped.
+            let input = shared.map(|shared| {
+                let mut input = Vec::with_capacity(rule.input_prefix.len() + shared.len());
+                input.extend_from_slice(&rule.input_prefix);
+                input.extend_from_slice(shared);
+                input
+            });
+            self.run_rule(rule, hook, input.as_deref())
         });
         Evaluation::combine(outcomes)
     }
 
-    fn unencodable(&self, rule: &LoadedRule, hook: Hook) -> RuleOutcome {
-        RuleOutcome {
-            rule_id: rule.id.clone(),
-            scope: rule.scope.clone(),
-            digest: rule.digest().to_string(),
-            verdict: rule.failure_verdict(hook),
-            reason: "host-error".into(),
-            note: None,
-            failure: Some(super::FailureReason::HostError),
-            detail: Some("cannot encode input".into()),
-            logs: Vec::new(),
-            failed_open: rule.failure_verdict(hook) == Verdict::Allow,
+    /// One rule's outcome: its call on `input`, or, for a rule refused at
+    /// load or an input that could not be encoded (`None`), the failure
+    /// that stands for the call it never made.
+    fn run_rule(&self, rule: &LoadedRule, hook: Hook, input: Option<&[u8]>) -> RuleOutcome {
+        let not_run = |reason, detail: String| super::call::CallResult {
+            outcome: Err(CallFailure { reason, detail }),
             fuel_used: 0,
             duration_ns: 0,
-        }
-    }
-
-    fn run_rule(&self, rule: &LoadedRule, hook: Hook, input: &[u8]) -> RuleOutcome {
-        let result = match (&rule.module, &rule.refused) {
-            (Some(module), None) => call(&self.sandbox, module, hook, &rule.limits, input),
-            (_, why) => super::call::CallResult {
-                outcome: Err(CallFailure {
-                    reason: super::FailureReason::Refused,
-                    detail: why.clone().unwrap_or_default(),
-                }),
-                fuel_used: 0,
-                duration_ns: 0,
-                logs: Vec::new(),
-            },
+            logs: Vec::new(),
+        };
+        let result = match (&rule.module, &rule.refused, input) {
+            (Some(module), None, Some(input)) => {
+                call(&self.sandbox, module, hook, &rule.limits, input)
+            }
+            (Some(_), None, None) => not_run(
+                super::FailureReason::HostError,
+                "cannot encode input".into(),
+            ),
+            (_, why, _) => not_run(
+                super::FailureReason::Refused,
+                why.clone().unwrap_or_default(),
+            ),
         };
         let (verdict, reason, note, failure, detail, failed_open) = match result.outcome {
             Ok(d) => (d.verdict, d.reason, d.note, None, None, false),
@@ -660,7 +650,8 @@ fn rule_entry(rc: &RuleConfig, limits: Limits) -> LoadedRule {
 
 /// Checks one module file the way the loader would, against `limits` and
 /// whatever hooks it exports, and lists every reason it is refused. Used
-/// by `hongbao check`.
+/// by `hongbao check`. An accepted module comes back with the ABI version
+/// its probe read.
 ///
 /// # Errors
 ///
@@ -669,12 +660,12 @@ pub fn check_module(
     sandbox: &Sandbox,
     bytes: &[u8],
     limits: &Limits,
-) -> Result<CompiledModule, Vec<String>> {
+) -> Result<(CompiledModule, u32), Vec<String>> {
     let prepared = if bytes.len() as u64 > limits.module_bytes_max {
         // Inspected for the report, never compiled.
         prepare_uncompiled(sandbox, bytes)
     } else {
         prepare(sandbox, bytes)
     };
-    assess(sandbox, &prepared, limits, &[], &ProbeCache::default()).map(|(m, _)| (*m).clone())
+    assess(sandbox, &prepared, limits, &[], &ProbeCache::default()).map(|(m, v)| ((*m).clone(), v))
 }

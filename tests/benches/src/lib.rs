@@ -47,40 +47,36 @@ pub const MERCHANT: &str = "m1";
 /// A rule compiled natively: input bytes in, JSON output bytes out.
 pub type NativeFn = fn(&[u8]) -> Vec<u8>;
 
+/// The sample rules' native entries through `$eval` (one of the SDK's
+/// guest-side evaluators), by crate and hook.
+macro_rules! native_entry {
+    ($eval:path, $crate_name:expr, $hook:expr) => {{
+        let f: NativeFn = match ($crate_name, $hook) {
+            ("blocklist", Hook::Claim) => |b| $eval(b, blocklist::claim),
+            ("blocklist", Hook::Payout) => |b| $eval(b, blocklist::payout),
+            ("campaign-cap", Hook::Claim) => |b| $eval(b, campaign_cap::claim),
+            ("daily-limits", Hook::Claim) => |b| $eval(b, daily_limits::claim),
+            ("device-farm", Hook::Claim) => |b| $eval(b, device_farm::claim),
+            ("mule-cashout", Hook::Payout) => |b| $eval(b, mule_cashout::payout),
+            ("new-account", Hook::Claim) => |b| $eval(b, new_account::claim),
+            ("payout-budget", Hook::Payout) => |b| $eval(b, payout_budget::payout),
+            ("self-dealing", Hook::Claim) => |b| $eval(b, self_dealing::claim),
+            _ => return None,
+        };
+        Some(f)
+    }};
+}
+
 /// The native entry of sample rule `crate_name` at `hook`, taking the
 /// compact input (ABI version 2) that its Wasm build takes.
 pub fn native(crate_name: &str, hook: Hook) -> Option<NativeFn> {
-    let f: NativeFn = match (crate_name, hook) {
-        ("blocklist", Hook::Claim) => |b| evaluate_bytes(b, blocklist::claim),
-        ("blocklist", Hook::Payout) => |b| evaluate_bytes(b, blocklist::payout),
-        ("campaign-cap", Hook::Claim) => |b| evaluate_bytes(b, campaign_cap::claim),
-        ("daily-limits", Hook::Claim) => |b| evaluate_bytes(b, daily_limits::claim),
-        ("device-farm", Hook::Claim) => |b| evaluate_bytes(b, device_farm::claim),
-        ("mule-cashout", Hook::Payout) => |b| evaluate_bytes(b, mule_cashout::payout),
-        ("new-account", Hook::Claim) => |b| evaluate_bytes(b, new_account::claim),
-        ("payout-budget", Hook::Payout) => |b| evaluate_bytes(b, payout_budget::payout),
-        ("self-dealing", Hook::Claim) => |b| evaluate_bytes(b, self_dealing::claim),
-        _ => return None,
-    };
-    Some(f)
+    native_entry!(evaluate_bytes, crate_name, hook)
 }
 
 /// The native entry of sample rule `crate_name` at `hook`, taking the JSON
 /// input of ABI version 1.
 pub fn native_json(crate_name: &str, hook: Hook) -> Option<NativeFn> {
-    let f: NativeFn = match (crate_name, hook) {
-        ("blocklist", Hook::Claim) => |b| evaluate_json(b, blocklist::claim),
-        ("blocklist", Hook::Payout) => |b| evaluate_json(b, blocklist::payout),
-        ("campaign-cap", Hook::Claim) => |b| evaluate_json(b, campaign_cap::claim),
-        ("daily-limits", Hook::Claim) => |b| evaluate_json(b, daily_limits::claim),
-        ("device-farm", Hook::Claim) => |b| evaluate_json(b, device_farm::claim),
-        ("mule-cashout", Hook::Payout) => |b| evaluate_json(b, mule_cashout::payout),
-        ("new-account", Hook::Claim) => |b| evaluate_json(b, new_account::claim),
-        ("payout-budget", Hook::Payout) => |b| evaluate_json(b, payout_budget::payout),
-        ("self-dealing", Hook::Claim) => |b| evaluate_json(b, self_dealing::claim),
-        _ => return None,
-    };
-    Some(f)
+    native_entry!(evaluate_json, crate_name, hook)
 }
 
 /// How a native evaluator hands rules their input.

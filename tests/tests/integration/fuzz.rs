@@ -368,7 +368,7 @@ impl Fuzz {
         // Whatever compiles is also called directly, refused or not, so that
         // the per-call path sees modules the loader would have stopped.
         let module = match checked {
-            Ok(m) => Some(m),
+            Ok((m, _)) => Some(m),
             Err(_) => CompiledModule::compile(&self.sandbox, wasm).ok(),
         };
         let Some(module) = module else {
