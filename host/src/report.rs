@@ -108,7 +108,8 @@ pub struct RuleStats {
     pub p99_us: f64,
     /// Slowest call, in microseconds.
     pub max_us: f64,
-    /// Mean fuel per call.
+    /// Mean fuel per call, over the calls whose fuel is known (all but
+    /// timeouts, see `RuleOutcome::fuel_used`).
     pub fuel_mean: u64,
     /// The group this rule is shown in (see [`Report::rule_groups`]).
     pub group: String,
@@ -118,6 +119,8 @@ pub struct RuleStats {
     durations_ns: Histogram,
     #[serde(skip)]
     fuel_total: u64,
+    #[serde(skip)]
+    fuel_calls: u64,
 }
 
 impl RuleStats {
@@ -135,6 +138,7 @@ impl RuleStats {
         }
         self.durations_ns.merge(&other.durations_ns);
         self.fuel_total += other.fuel_total;
+        self.fuel_calls += other.fuel_calls;
         self.rule_count += 1;
     }
 
@@ -142,7 +146,7 @@ impl RuleStats {
         self.p50_us = percentile_us(&self.durations_ns, 50.0);
         self.p99_us = percentile_us(&self.durations_ns, 99.0);
         self.max_us = percentile_us(&self.durations_ns, 100.0);
-        self.fuel_mean = self.fuel_total / self.evaluations.max(1);
+        self.fuel_mean = self.fuel_total / self.fuel_calls.max(1);
     }
 }
 
@@ -304,7 +308,10 @@ impl Report {
             s.evaluations += 1;
             s.verdicts.add(o.verdict);
             s.durations_ns.record(o.duration_ns);
-            s.fuel_total += o.fuel_used;
+            if let Some(fuel) = o.fuel_used {
+                s.fuel_total += fuel;
+                s.fuel_calls += 1;
+            }
             if let Some(f) = &o.failure {
                 *s.failures.entry(f.code().to_string()).or_default() += 1;
             } else if o.verdict != Verdict::Allow {

@@ -37,8 +37,11 @@ impl CallFailure {
 pub struct CallResult {
     /// The rule's decision, or why there is none.
     pub outcome: Result<Decision, CallFailure>,
-    /// Fuel consumed, instantiation included.
-    pub fuel_used: u64,
+    /// Fuel consumed, instantiation included; `None` for a call stopped by
+    /// its deadline (`timeout`), whose count wasmtime cannot give exactly:
+    /// running code keeps it in a register that the epoch interrupt does not
+    /// write back, so the count read afterwards is far too low.
+    pub fuel_used: Option<u64>,
     /// Wall time of the whole call, in nanoseconds.
     pub duration_ns: u64,
     /// Lines the rule logged through the `log` import.
@@ -66,15 +69,18 @@ pub fn call(
                 FailureReason::Unavailable,
                 format!("{e:#}"),
             )),
-            fuel_used: 0,
+            fuel_used: Some(0),
             duration_ns: 0,
             logs: Vec::new(),
         };
     }
     let outcome = run(&mut store, module, hook, limits, input);
-    let fuel_used = limits
-        .fuel_per_call
-        .saturating_sub(store.get_fuel().unwrap_or(0));
+    let timed_out = matches!(&outcome, Err(f) if f.reason == FailureReason::Timeout);
+    let fuel_used = (!timed_out).then(|| {
+        limits
+            .fuel_per_call
+            .saturating_sub(store.get_fuel().unwrap_or(0))
+    });
     let logs = std::mem::take(&mut store.data_mut().logs);
     CallResult {
         outcome,

@@ -378,7 +378,7 @@ impl RiskEngine {
     fn run_rule(&self, rule: &LoadedRule, hook: Hook, input: Option<&[u8]>) -> RuleOutcome {
         let not_run = |reason, detail: String| super::call::CallResult {
             outcome: Err(CallFailure { reason, detail }),
-            fuel_used: 0,
+            fuel_used: Some(0),
             duration_ns: 0,
             logs: Vec::new(),
         };

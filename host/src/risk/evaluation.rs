@@ -153,8 +153,9 @@ pub struct RuleOutcome {
     /// True when the rule failed and its config said to fail open (allow).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub failed_open: bool,
-    /// Fuel consumed by the call (instantiation included).
-    pub fuel_used: u64,
+    /// Fuel consumed by the call (instantiation included); `null` for a
+    /// call ended by `timeout`, whose exact count wasmtime does not keep.
+    pub fuel_used: Option<u64>,
     /// Wall time of the call, in nanoseconds.
     pub duration_ns: u64,
 }

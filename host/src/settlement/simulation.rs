@@ -268,7 +268,7 @@ impl ChaosRules {
                     failed_open: failure.is_some() && fails_open,
                     failure,
                     logs: Vec::new(),
-                    fuel_used: rng.below(1_000_000),
+                    fuel_used: Some(rng.below(1_000_000)),
                     duration_ns: 0,
                 }
             })

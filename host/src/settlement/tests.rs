@@ -37,7 +37,7 @@ fn evaluation(v: Verdict) -> Evaluation {
         detail: None,
         logs: Vec::new(),
         failed_open: false,
-        fuel_used: 7,
+        fuel_used: Some(7),
         duration_ns: 0,
     }])
 }

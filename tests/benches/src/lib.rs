@@ -654,7 +654,7 @@ impl NativeRules {
                     detail: None,
                     logs: Vec::new(),
                     failed_open: false,
-                    fuel_used: 0,
+                    fuel_used: Some(0),
                     duration_ns: u64::try_from(started.elapsed().as_nanos()).unwrap_or(0),
                 }
             })

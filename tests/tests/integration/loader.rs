@@ -306,7 +306,7 @@ fn the_module_cache_is_reused_and_survives_damage() -> Result<()> {
         let (mut req, facts) = claim("12.34", "u-cache");
         req.merchant_id = "m2".into();
         let e = engine.claim(NOW, &req, &facts);
-        let fuel: Vec<u64> = e.rules.iter().map(|r| r.fuel_used).collect();
+        let fuel: Vec<Option<u64>> = e.rules.iter().map(|r| r.fuel_used).collect();
         (e.verdict, e.reason, fuel)
     };
     let stats = |engine: &RiskEngine| {

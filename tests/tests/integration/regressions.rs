@@ -25,7 +25,7 @@ fn s11_a_call_refused_before_it_runs_records_no_fuel() -> Result<()> {
     let r = &ev.rules[0];
     assert_eq!(r.failure, Some(FailureReason::HostError), "{r:?}");
     assert_eq!(ev.verdict, Verdict::Review);
-    assert_eq!(r.fuel_used, 0, "the rule never ran: {r:?}");
+    assert_eq!(r.fuel_used, Some(0), "the rule never ran: {r:?}");
     Ok(())
 }
 
