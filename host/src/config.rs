@@ -108,11 +108,8 @@ pub enum ScopeKind {
 }
 
 /// The verdict a rule gets when it cannot answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    untagged,
-    expecting = "on_failure must be a verdict (\"allow\", \"review\", \"deny\" or \"freeze\") or a table { claim = <verdict>, payout = <verdict> }"
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
 pub enum OnFailure {
     /// The same verdict at every hook.
     Every(Verdict),
@@ -121,15 +118,58 @@ pub enum OnFailure {
 }
 
 /// `on_failure = { claim = .., payout = .. }`; unknown keys are errors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct PerHookFailure {
     /// At claim.
-    #[serde(default)]
     pub claim: Option<Verdict>,
     /// At payout.
-    #[serde(default)]
     pub payout: Option<Verdict>,
+}
+
+/// A verdict named in `on_failure`, or an error naming the value.
+fn failure_verdict(at: &str, value: &toml::Value) -> Result<Verdict, String> {
+    let verdict = match value.as_str() {
+        Some("allow") => Some(Verdict::Allow),
+        Some("review") => Some(Verdict::Review),
+        Some("deny") => Some(Verdict::Deny),
+        Some("freeze") => Some(Verdict::Freeze),
+        _ => None,
+    };
+    verdict.ok_or_else(|| format!("{at} = {value} is not a verdict: allow, review, deny or freeze"))
+}
+
+impl<'de> Deserialize<'de> for OnFailure {
+    // By hand rather than untagged, so that the error names the bad value
+    // or the unknown hook instead of only the expected shape.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<OnFailure, D::Error> {
+        use serde::de::Error;
+        match toml::Value::deserialize(d)? {
+            toml::Value::Table(table) => {
+                let mut per_hook = PerHookFailure::default();
+                for (key, value) in &table {
+                    let at = format!("on_failure.{key}");
+                    let slot = match key.as_str() {
+                        "claim" => &mut per_hook.claim,
+                        "payout" => &mut per_hook.payout,
+                        _ => {
+                            return Err(D::Error::custom(format!(
+                                "on_failure has no hook {key:?}: the hooks are claim and payout"
+                            )));
+                        }
+                    };
+                    *slot = Some(failure_verdict(&at, value).map_err(D::Error::custom)?);
+                }
+                Ok(OnFailure::PerHook(per_hook))
+            }
+            value => failure_verdict("on_failure", &value)
+                .map(OnFailure::Every)
+                .map_err(|e| {
+                    D::Error::custom(format!(
+                        "{e} (or a table {{ claim = <verdict>, payout = <verdict> }})"
+                    ))
+                }),
+        }
+    }
 }
 
 impl Default for OnFailure {
@@ -239,6 +279,8 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        // Time zones in use run from UTC-12:00 to UTC+14:00.
+        const UTC_OFFSET_RANGE: std::ops::RangeInclusive<i32> = -14 * 60..=14 * 60;
         self.sandbox
             .validate()
             .map_err(|e| format!("[sandbox] {e}"))?;
@@ -255,8 +297,14 @@ impl Config {
                 "[settlement] share_cap must be at most {SHARE_CAP_CEILING}"
             ));
         }
+        if !UTC_OFFSET_RANGE.contains(&self.settlement.utc_offset_minutes) {
+            return Err(format!(
+                "[settlement] utc_offset_minutes = {} is outside -840..=840",
+                self.settlement.utc_offset_minutes
+            ));
+        }
         for (m, s) in &self.merchants {
-            if !(-14 * 60..=14 * 60).contains(&s.utc_offset_minutes) {
+            if !UTC_OFFSET_RANGE.contains(&s.utc_offset_minutes) {
                 return Err(format!(
                     "[merchants.{m}] utc_offset_minutes = {} is outside -840..=840",
                     s.utc_offset_minutes
@@ -404,11 +452,27 @@ hooks = ["claim"]
             (RULE.replace("[\"claim\"]", "[\"clam\"]"), "clam"),
             (
                 format!("{RULE}on_failure = {{ claim = \"deny\", paymet = \"freeze\" }}\n"),
-                "on_failure",
+                "on_failure has no hook \"paymet\": the hooks are claim and payout",
+            ),
+            (
+                format!("{RULE}on_failure = {{ claim = \"dney\" }}\n"),
+                "on_failure.claim = \"dney\" is not a verdict",
+            ),
+            (
+                format!("{RULE}on_failure = \"pass\"\n"),
+                "on_failure = \"pass\" is not a verdict",
+            ),
+            (
+                format!("{RULE}on_failure = 3\n"),
+                "on_failure = 3 is not a verdict",
             ),
             (
                 format!("[settlement]\nshare_cap = \"10000000000000.00\"\n{RULE}"),
                 "share_cap",
+            ),
+            (
+                format!("[settlement]\nutc_offset_minutes = 99999\n{RULE}"),
+                "[settlement] utc_offset_minutes = 99999 is outside -840..=840",
             ),
             // Settings a rule's JSON cannot carry unchanged.
             (

@@ -28,6 +28,24 @@ pub const MALFORMED_MESSAGE_BYTES_MAX: usize = 256;
 pub const LABELS_MAX: usize = 64;
 /// The report key of the labels past [`LABELS_MAX`].
 pub const OTHER_LABELS: &str = "(other labels)";
+/// The most distinct reason codes counted per rule (or rule group); a
+/// rule chooses its reasons, so past this they are counted together under
+/// [`OTHER_REASONS`] and the report stays bounded.
+pub const REASONS_MAX: usize = 32;
+/// The report key of the reasons past [`REASONS_MAX`].
+pub const OTHER_REASONS: &str = "(other reasons)";
+
+/// Counts `n` under `reason`, or under [`OTHER_REASONS`] once `hits` holds
+/// [`REASONS_MAX`] distinct reasons.
+fn count_reason(hits: &mut BTreeMap<String, u64>, reason: &str, n: u64) {
+    let distinct = hits.len() - usize::from(hits.contains_key(OTHER_REASONS));
+    let key = if distinct < REASONS_MAX || hits.contains_key(reason) {
+        reason
+    } else {
+        OTHER_REASONS
+    };
+    *hits.entry(key.to_string()).or_default() += n;
+}
 
 /// How a request ended, as the report counts it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,8 +127,8 @@ pub struct RuleStats {
     /// Slowest call, in microseconds.
     pub max_us: f64,
     /// Mean fuel per call, over the calls whose fuel is known (all but
-    /// timeouts, see `RuleOutcome::fuel_used`).
-    pub fuel_mean: u64,
+    /// timeouts, see `RuleOutcome::fuel_used`); `None` when no call's is.
+    pub fuel_mean: Option<u64>,
     /// The group this rule is shown in (see [`Report::rule_groups`]).
     pub group: String,
     /// Rules in this entry (1 for a single rule).
@@ -134,7 +152,7 @@ impl RuleStats {
             *self.failures.entry(k.clone()).or_default() += v;
         }
         for (k, v) in &other.hits {
-            *self.hits.entry(k.clone()).or_default() += v;
+            count_reason(&mut self.hits, k, *v);
         }
         self.durations_ns.merge(&other.durations_ns);
         self.fuel_total += other.fuel_total;
@@ -146,7 +164,7 @@ impl RuleStats {
         self.p50_us = percentile_us(&self.durations_ns, 50.0);
         self.p99_us = percentile_us(&self.durations_ns, 99.0);
         self.max_us = percentile_us(&self.durations_ns, 100.0);
-        self.fuel_mean = self.fuel_total / self.fuel_calls.max(1);
+        self.fuel_mean = (self.fuel_calls > 0).then(|| self.fuel_total / self.fuel_calls);
     }
 }
 
@@ -315,7 +333,7 @@ impl Report {
             if let Some(f) = &o.failure {
                 *s.failures.entry(f.code().to_string()).or_default() += 1;
             } else if o.verdict != Verdict::Allow {
-                *s.hits.entry(o.reason.clone()).or_default() += 1;
+                count_reason(&mut s.hits, &o.reason, 1);
             }
         }
         if let Some(label) = r.label {
@@ -396,7 +414,7 @@ impl Report {
     }
 
     fn write_text(&self, o: &mut String) -> std::fmt::Result {
-        writeln!(o, "== hongbao run report ==")?;
+        writeln!(o, "== hongbao report ==")?;
         writeln!(
             o,
             "events: {} processed of {} lines; {} malformed lines rejected",
@@ -483,16 +501,27 @@ impl Report {
                 s.p50_us,
                 s.p99_us,
                 s.fuel_mean
+                    .map_or_else(|| "-".to_string(), |f| f.to_string())
             )?;
         }
         let mut hits: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for (id, s) in &self.rule_groups {
-            for (reason, n) in s.hits.iter().chain(s.failures.iter()) {
+            // A rule may answer with any reason, `timeout` included: its
+            // failures are marked so that they cannot be mistaken.
+            for (reason, n) in &s.hits {
                 hits.entry(id).or_default().push(format!("{reason} {n}"));
+            }
+            for (code, n) in &s.failures {
+                hits.entry(id)
+                    .or_default()
+                    .push(format!("failed:{code} {n}"));
             }
         }
         if !hits.is_empty() {
-            writeln!(o, "hits by reason:")?;
+            writeln!(
+                o,
+                "non-allow answers by reason (failed:<code> for a rule that failed):"
+            )?;
             for (id, list) in hits {
                 writeln!(o, "  {id}: {}", list.join(", "))?;
             }
@@ -501,7 +530,8 @@ impl Report {
         writeln!(
             o,
             "caught: a rule said review/deny/freeze (for duplicates: the retry was replayed or refused as a conflict);\n\
-             stopped: caught, or refused by the settlement core (e.g. a payout of a denied claim)"
+             stopped: caught, or refused by the settlement core (e.g. a payout of a denied claim);\n\
+             retried: replayed from the stored outcome, or refused as a conflict"
         )?;
         writeln!(
             o,
@@ -515,7 +545,7 @@ impl Report {
             "deny",
             "freeze",
             "refused",
-            "replayed"
+            "retried"
         )?;
         for (label, p) in &self.patterns {
             let pct = |n: u64| 100.0 * n as f64 / p.requests.max(1) as f64;
@@ -617,4 +647,93 @@ pub fn cut_message(message: String) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::risk::{FailureReason, Scope};
+    use rules_sdk::Amount;
+
+    fn outcome(reason: &str, failure: Option<FailureReason>) -> RuleOutcome {
+        RuleOutcome {
+            rule_id: "r".into(),
+            scope: Scope::Platform,
+            digest: String::new(),
+            verdict: Verdict::Review,
+            reason: reason.into(),
+            note: None,
+            failure,
+            detail: None,
+            logs: Vec::new(),
+            failed_open: false,
+            fuel_used: None,
+            duration_ns: 1_000,
+        }
+    }
+
+    fn claim(report: &mut Report, rules: &[RuleOutcome]) {
+        report.request(&RequestView {
+            kind: "claim",
+            label: None,
+            status: RequestStatus::Accepted,
+            hook: Some(Hook::Claim),
+            verdict: Some(Verdict::Review),
+            rules,
+            elapsed_ns: 1_000,
+        });
+    }
+
+    /// A rule chooses its reasons: past [`REASONS_MAX`] distinct ones they
+    /// are counted together, and a reason that names a failure (`timeout`)
+    /// is never shown as one. (Found in review: 3,000 distinct reasons made
+    /// a 37 KB report line, and a rule answering review with reason
+    /// `timeout` showed as timeouts that never happened.)
+    #[test]
+    fn rule_reasons_neither_bloat_nor_pass_for_failures() {
+        let mut report = Report::default();
+        for i in 0..1_000 {
+            claim(&mut report, &[outcome(&format!("r{i}"), None)]);
+        }
+        claim(&mut report, &[outcome("timeout", None)]);
+        claim(
+            &mut report,
+            &[outcome("timeout", Some(FailureReason::Timeout))],
+        );
+        let stats = &report.rules["r"];
+        assert_eq!(stats.hits.len(), REASONS_MAX + 1);
+        assert_eq!(stats.hits[OTHER_REASONS], 1_000 - REASONS_MAX as u64 + 1);
+        assert_eq!(stats.failures["timeout"], 1);
+        assert_eq!(stats.fuel_mean, None);
+        let zero = Amount::ZERO;
+        report.finish(
+            Duration::from_secs(1),
+            MoneySummary {
+                deposited: zero,
+                in_escrow: zero,
+                reserved: zero,
+                paid_out: zero,
+                held_for_review: zero,
+                frozen: zero,
+                refunded: zero,
+                merchant_available: zero,
+                zero_sum_ok: true,
+            },
+            Ok(()),
+        );
+        let text = report.to_text();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("  r: "))
+            .unwrap_or_default();
+        assert!(line.contains("failed:timeout 1"), "{line}");
+        assert!(!line.contains(", timeout"), "{line}");
+        assert!(line.contains(&format!("{OTHER_REASONS} 969")), "{line}");
+        assert!(line.len() < 1_000, "{} bytes", line.len());
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with('r') && l.trim_end().ends_with(" -")),
+            "unknown mean fuel shows as -: {text}"
+        );
+    }
 }

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::Status;
+use super::{Status, printable};
 use crate::config::Config;
-use crate::risk::engine::check_module;
+use crate::risk::engine::{check_module, trial_calls};
 use crate::risk::limits::Limits;
 use crate::risk::sandbox::Sandbox;
 
@@ -24,12 +24,15 @@ pub struct CheckArgs {
     pub config: Option<PathBuf>,
 }
 
-/// Checks every module; prints `ok` or one line per reason for each.
+/// Checks every module; prints `ok` or one line per reason for each, and
+/// for a module that loads, a warning for each hook that fails an ordinary
+/// request.
 ///
 /// # Errors
 ///
-/// Returns an error when the config cannot be read or the sandbox cannot
-/// be built; a refused module is reported, not an error.
+/// Returns an error when the config cannot be read, the sandbox cannot be
+/// built, or a module file cannot be read (after checking the others); a
+/// refused module is reported, not an error.
 pub fn check(args: &CheckArgs) -> Result<Status> {
     let config = match &args.config {
         Some(path) => Config::load(path)?,
@@ -38,13 +41,16 @@ pub fn check(args: &CheckArgs) -> Result<Status> {
     let sandbox = Sandbox::new(&config.sandbox).context("building the sandbox")?;
     let limits = Limits::default().with(&config.limits);
     let mut refused = 0;
+    let mut unreadable = 0;
     for path in &args.modules {
-        let name = path.display();
+        let name = path.display().to_string();
+        let name = printable(&name);
         let bytes = match crate::risk::module::read_module_file(path) {
             Ok(b) => b,
             Err(e) => {
-                super::out(&format!("{name}: refused: {e}\n"))?;
-                refused += 1;
+                // Not a verdict on a module: there is no module to judge.
+                super::out(&format!("{name}: error: {}\n", printable(&e)))?;
+                unreadable += 1;
                 continue;
             }
         };
@@ -57,14 +63,23 @@ pub fn check(args: &CheckArgs) -> Result<Status> {
                     hooks.join("+"),
                     m.digest()
                 ))?;
+                for w in trial_calls(&sandbox, &m, version, &limits) {
+                    super::out(&format!("{name}: warning: {}\n", printable(&w)))?;
+                }
             }
             Err(problems) => {
                 refused += 1;
                 for p in problems {
-                    super::out(&format!("{name}: refused: {p}\n"))?;
+                    super::out(&format!("{name}: refused: {}\n", printable(&p)))?;
                 }
             }
         }
+    }
+    if unreadable > 0 {
+        anyhow::bail!(
+            "{unreadable} of {} module files could not be read ({refused} refused)",
+            args.modules.len()
+        );
     }
     if refused > 0 {
         eprintln!("{refused} of {} modules refused", args.modules.len());

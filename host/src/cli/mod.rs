@@ -39,9 +39,20 @@ pub struct TrafficArgs {
     /// Number of traffic lines to generate (malformed ones included).
     #[arg(long, default_value_t = 100_000)]
     pub events: usize,
-    /// Number of merchants, each with its own rules in the demo config.
-    #[arg(long, default_value_t = 50)]
+    /// Number of merchants, m1..mN (at least 1); `demo` gives each of them
+    /// its own rules in the demo config.
+    #[arg(long, default_value_t = 50, value_parser = merchant_count)]
     pub merchants: usize,
+}
+
+/// `--merchants`: a count of at least 1 (traffic needs a merchant to fund
+/// its packets, and a config of none is not the demo's).
+fn merchant_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Where a run writes its results, shared by `demo` and `run`.
@@ -145,8 +156,8 @@ pub struct RunArgs {
 /// Arguments of `hongbao demo-config`.
 #[derive(Debug, Args)]
 pub struct DemoConfigArgs {
-    /// Number of merchants, each with its own rules.
-    #[arg(long, default_value_t = 50)]
+    /// Number of merchants, m1..mN (at least 1), each with its own rules.
+    #[arg(long, default_value_t = 50, value_parser = merchant_count)]
     pub merchants: usize,
 }
 
@@ -164,18 +175,6 @@ pub fn demo_config_text(merchants: usize) -> String {
     )
 }
 
-fn create(path: &Path) -> Result<BufWriter<File>> {
-    // `-` is stdin for --traffic and stdout for gen-traffic; for these
-    // outputs it would quietly make a file named `-`.
-    if path.as_os_str() == "-" {
-        anyhow::bail!(
-            "an output named `-` would be a file called `-`: name a file (or /dev/stdout, with --quiet)"
-        );
-    }
-    let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    Ok(BufWriter::new(f))
-}
-
 /// Writes the report as JSON to a file opened before the run, so that an
 /// unwritable path fails at once rather than after a long run.
 fn write_report_json(out: Option<(PathBuf, BufWriter<File>)>, report: &Report) -> Result<()> {
@@ -189,8 +188,39 @@ fn write_report_json(out: Option<(PathBuf, BufWriter<File>)>, report: &Report) -
     written.with_context(|| format!("writing {}", path.display()))
 }
 
-fn open_report(path: Option<&Path>) -> Result<Option<(PathBuf, BufWriter<File>)>> {
-    path.map(|p| Ok((p.to_path_buf(), create(p)?))).transpose()
+/// The run's two outputs, opened before the run.
+type Outputs = (Option<BufWriter<File>>, Option<(PathBuf, BufWriter<File>)>);
+
+/// Opens the decisions and report outputs without truncating either, and
+/// truncates them only once both are open: a report path that cannot be
+/// created must not cost the decisions file of an earlier run.
+fn open_outputs(decisions: Option<&Path>, report: Option<&Path>) -> Result<Outputs> {
+    let open = |path: &Path| -> Result<File> {
+        if path.as_os_str() == "-" {
+            anyhow::bail!(
+                "an output named `-` would be a file called `-`: name a file (or /dev/stdout, with --quiet)"
+            );
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .with_context(|| format!("cannot create {}", path.display()))
+    };
+    let decisions = decisions.map(|p| open(p).map(|f| (p, f))).transpose()?;
+    let report = report.map(|p| open(p).map(|f| (p, f))).transpose()?;
+    for (path, file) in decisions.iter().chain(report.iter()) {
+        // Only a regular file is emptied (a terminal or /dev/stdout is not).
+        if file.metadata().is_ok_and(|m| m.is_file()) {
+            file.set_len(0)
+                .with_context(|| format!("cannot truncate {}", path.display()))?;
+        }
+    }
+    Ok((
+        decisions.map(|(_, f)| BufWriter::new(f)),
+        report.map(|(p, f)| (p.to_path_buf(), BufWriter::new(f))),
+    ))
 }
 
 /// Whether two paths name the same file: the same device and inode when
@@ -248,8 +278,9 @@ fn load_engine(config: &Config) -> Result<(RiskEngine, LoadSummary)> {
     for r in engine.refusals() {
         for p in &r.problems {
             eprintln!(
-                "hongbao: warning: rule {} refused, fails closed (every call gets its failure verdict, reason refused): {p}",
-                r.rule
+                "hongbao: warning: rule {} refused, fails closed (every call gets its failure verdict, reason refused): {}",
+                r.rule,
+                printable(p)
             );
         }
     }
@@ -291,6 +322,38 @@ fn discard(settlement: crate::settlement::Settlement) {
 /// # Errors
 ///
 /// Any other write error.
+/// `text` safe to print on one line of a terminal: control characters
+/// (newlines, escape sequences) and the invisible format characters that
+/// reorder or hide text (bidi overrides, line and paragraph separators,
+/// zero-width characters) are escaped, so text a module or a rule chose
+/// cannot forge or hide lines of output.
+#[must_use]
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    fn hidden(c: char) -> bool {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{061C}'
+                    | '\u{200B}'..='\u{200F}'
+                    | '\u{2028}'..='\u{202E}'
+                    | '\u{2060}'..='\u{2069}'
+                    | '\u{FEFF}'
+            )
+    }
+    if !text.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hidden(c) {
+            shown.extend(c.escape_unicode());
+        } else {
+            shown.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(shown)
+}
+
 pub(crate) fn out(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     match stdout
@@ -348,8 +411,8 @@ pub fn demo(args: &DemoArgs) -> Result<Status> {
         }
         None => (args.output.decisions.clone(), args.output.report.clone()),
     };
-    let mut decisions = decisions_path.as_deref().map(create).transpose()?;
-    let report_out = open_report(report_path.as_deref())?;
+    let (mut decisions, report_out) =
+        open_outputs(decisions_path.as_deref(), report_path.as_deref())?;
     let (mut report, settlement) = replay(
         &config,
         &engine,
@@ -387,7 +450,9 @@ pub fn gen_traffic(args: &GenArgs) -> Result<Status> {
         let mut lock = stdout.lock();
         traffic::generate(&tcfg, &mut lock).context("generating traffic")?
     } else {
-        let mut w = create(&args.out)?;
+        let f = File::create(&args.out)
+            .with_context(|| format!("cannot create {}", args.out.display()))?;
+        let mut w = BufWriter::new(f);
         let stats = traffic::generate(&tcfg, &mut w).context("generating traffic")?;
         w.flush()?;
         stats
@@ -435,8 +500,10 @@ pub fn run(args: &RunArgs) -> Result<Status> {
     }
     refuse_overwriting_inputs(&inputs, &args.output)?;
     let (engine, load) = load_engine(&config)?;
-    let mut decisions = args.output.decisions.as_deref().map(create).transpose()?;
-    let report_out = open_report(args.output.report.as_deref())?;
+    let (mut decisions, report_out) = open_outputs(
+        args.output.decisions.as_deref(),
+        args.output.report.as_deref(),
+    )?;
     let sinks = RunSinks {
         decisions: decisions.as_mut().map(|w| w as &mut dyn Write),
         progress: !args.output.quiet,
@@ -459,4 +526,28 @@ pub fn run(args: &RunArgs) -> Result<Status> {
 pub fn demo_config(args: &DemoConfigArgs) -> Result<Status> {
     out(&demo_config_text(args.merchants))?;
     Ok(Status::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    /// Text a module or rule chose prints as one line that hides nothing:
+    /// newlines, terminal escapes and bidi or zero-width characters are
+    /// escaped; ordinary text (Chinese included) is left alone. (Found in
+    /// review: a duplicate export's name in wasmparser's message, and a
+    /// rule's error text at load, forged `check` and start-up lines.)
+    #[test]
+    fn printable_escapes_what_could_forge_or_hide_output() {
+        assert_eq!(printable("ok 红包 \"x\""), "ok 红包 \"x\"");
+        assert_eq!(
+            printable("bad\n\u{1b}[1A\u{1b}[2Khongbao: ok"),
+            "bad\\u{a}\\u{1b}[1A\\u{1b}[2Khongbao: ok"
+        );
+        assert_eq!(
+            printable("a\u{202e}b\u{2028}c\u{200b}"),
+            "a\\u{202e}b\\u{2028}c\\u{200b}"
+        );
+        assert!(!printable("\r\t\u{7f}").chars().any(char::is_control));
+    }
 }

@@ -528,6 +528,42 @@ fn check_settings(
     problems
 }
 
+/// Warnings for `hongbao check` about a module that loads but fails an
+/// ordinary request: each hook it exports is called once on the SDK's
+/// fixture (no settings) under `limits`. A failure there (an `alloc` that
+/// answers 0, a fuel budget too small for the rule, a trap) would give
+/// every such request the rule's failure verdict. A rule error is not
+/// reported: without its settings a rule may rightly refuse to answer.
+#[must_use]
+pub fn trial_calls(
+    sandbox: &Sandbox,
+    module: &CompiledModule,
+    abi_version: u32,
+    limits: &Limits,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for hook in module.hooks() {
+        let input = match hook {
+            Hook::Claim => encode_input(&rules_sdk::testing::claim_fixture(), abi_version),
+            Hook::Payout => encode_input(&rules_sdk::testing::payout_fixture(), abi_version),
+        };
+        let Some(input) = input else { continue };
+        let result = call(sandbox, module, hook, limits, &input);
+        match result.outcome {
+            Ok(_)
+            | Err(CallFailure {
+                reason: super::FailureReason::RuleError,
+                ..
+            }) => {}
+            Err(CallFailure { reason, detail }) => warnings.push(format!(
+                "an ordinary {hook} request (the SDK's fixture, no settings) fails with {}: {detail}; every request like it would get the rule's failure verdict",
+                reason.code()
+            )),
+        }
+    }
+    warnings
+}
+
 /// A whole input in the encoding of ABI version `abi_version`.
 fn encode_input<R: Serialize + Section, F: Serialize + Section>(
     input: &rules_sdk::RuleInput<R, F>,

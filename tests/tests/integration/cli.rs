@@ -252,6 +252,38 @@ fn run_twice_gives_identical_decisions() -> Result<()> {
     Ok(())
 }
 
+/// An output that cannot be created costs no earlier output: the run's
+/// outputs are truncated only once all of them are open. (Found by a new
+/// user: a decisions file from an earlier run was emptied when the report
+/// path was in a missing directory.)
+#[test]
+fn an_output_that_cannot_be_created_costs_no_earlier_output() -> Result<()> {
+    let dir = TempDir::new("cli-outputs")?;
+    let traffic = dir.path("traffic.jsonl");
+    std::fs::write(&traffic, "")?;
+    let decisions = dir.path("decisions.jsonl");
+    std::fs::write(&decisions, "PRECIOUS\n")?;
+    let args = |report| RunArgs {
+        traffic: traffic.clone(),
+        config: None,
+        engine: hongbao::cli::EngineArgs::default(),
+        output: OutputArgs {
+            decisions: Some(decisions.clone()),
+            report: Some(report),
+            quiet: true,
+        },
+    };
+    let e = run(&args(dir.path("missing/report.json"))).expect_err("no such directory");
+    assert!(format!("{e:#}").contains("cannot create"), "{e:#}");
+    assert_eq!(std::fs::read_to_string(&decisions)?, "PRECIOUS\n");
+    // Once every output opens, the earlier contents are replaced, not
+    // appended to or overwritten in part.
+    std::fs::write(&decisions, "x".repeat(10_000))?;
+    assert_eq!(run(&args(dir.path("report.json")))?, Status::Ok);
+    assert_eq!(std::fs::read_to_string(&decisions)?, "");
+    Ok(())
+}
+
 /// A config naming a module that imports WASI fails to load, and the error
 /// names the import.
 #[test]
@@ -371,8 +403,59 @@ fn check_lists_every_reason_a_module_is_refused() -> Result<()> {
     Ok(())
 }
 
+/// `hongbao check` warns about a module that loads but fails an ordinary
+/// request: an `alloc` that answers 0, a fuel budget too small for the
+/// rule. A rule that answers (or that refuses to answer without its
+/// settings) gets no warning.
+#[test]
+fn check_warns_when_an_ordinary_request_fails() -> Result<()> {
+    use hongbao::risk::engine::trial_calls;
+    let sandbox = Sandbox::new(&EngineLimits::default())?;
+    let warnings = |bytes: &[u8], limits: &Limits| -> Result<Vec<String>> {
+        let (m, version) =
+            check_module(&sandbox, bytes, limits).map_err(|p| anyhow::anyhow!("refused: {p:?}"))?;
+        Ok(trial_calls(&sandbox, &m, version, limits))
+    };
+    let module = |name: &str| hongbao_tests::module_bytes(name).context(name.to_string());
+    let null_alloc = r#"(module
+      (memory (export "memory") 1)
+      (func (export "hongbao_abi_version") (result i32) i32.const 1)
+      (func (export "hongbao_alloc") (param i32) (result i32) i32.const 0)
+      (func (export "hongbao_claim") (param i32 i32) (result i64) i64.const 0))"#;
+    let w = warnings(null_alloc.as_bytes(), &Limits::default())?;
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with(
+            "an ordinary claim request (the SDK's fixture, no settings) fails with abi-error: hongbao_alloc("
+        ),
+        "{w:?}"
+    );
+    assert!(w[0].contains("null pointer"), "{w:?}");
+
+    assert_eq!(
+        warnings(module("allow")?, &Limits::default())?,
+        Vec::<String>::new()
+    );
+    let starved = Limits {
+        fuel_per_call: 10_000,
+        ..Limits::default()
+    };
+    let w = warnings(module("burn_loop")?, &starved)?;
+    assert!(
+        !w.is_empty() && w.iter().all(|w| w.contains("fails with fuel")),
+        "{w:?}"
+    );
+    // A rule that answers without its settings, or refuses to (a rule
+    // error), gets no warning either.
+    assert_eq!(
+        warnings(module("daily-limits")?, &Limits::default())?,
+        Vec::<String>::new()
+    );
+    Ok(())
+}
+
 /// `hongbao check` on files: a refused module makes the status `Refused`;
-/// good modules are `Ok`.
+/// good modules are `Ok`; a file that cannot be read is an error.
 #[test]
 fn check_command_status_follows_the_modules() -> Result<()> {
     let paths = |names: &[&str]| names.iter().map(|n| wat_path(n)).collect::<Vec<_>>();
@@ -386,11 +469,20 @@ fn check_command_status_follows_the_modules() -> Result<()> {
         config: None,
     })?;
     assert_eq!(refused, Status::Refused);
+    // A file that cannot be read is an input error (exit 2), not a refused
+    // module (exit 3), and the modules after it are still checked.
     let missing = check(&CheckArgs {
-        modules: vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("wat/no-such.wat")],
+        modules: vec![
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("wat/no-such.wat"),
+            wat_path("mistyped_import"),
+        ],
         config: None,
-    })?;
-    assert_eq!(missing, Status::Refused);
+    })
+    .expect_err("an unreadable module file");
+    assert_eq!(
+        missing.to_string(),
+        "1 of 2 module files could not be read (1 refused)"
+    );
     Ok(())
 }
 
