@@ -43,6 +43,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // A compiler child of another hongbao process (risk/compiler.rs): no
+    // CLI, no threads, just one compile.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().as_deref() == Some(std::ffi::OsStr::new(hongbao::risk::compiler::CHILD_ARG)) {
+        let rest: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+        let status = hongbao::risk::compiler::child_main(&rest);
+        return ExitCode::from(u8::try_from(status).unwrap_or(EXIT_INTERNAL));
+    }
+    // Modules are compiled in child processes of this executable, so that a
+    // compile over its budget is killed rather than left running.
+    if let Ok(exe) = std::env::current_exe() {
+        hongbao::risk::compiler::compile_in_child_processes(exe);
+    }
     let cli = Cli::parse();
     // Guest frames run on the native stack of the thread that calls them.
     // The main thread's stack is whatever `ulimit -s` says; a thread of our
@@ -74,7 +87,9 @@ fn main() -> ExitCode {
         Ok(hongbao::cli::Status::InvariantBroken) => ExitCode::from(EXIT_INVARIANT),
         Ok(hongbao::cli::Status::Refused) => ExitCode::from(EXIT_REFUSED),
         Err(e) => {
-            eprintln!("hongbao: error: {e:#}");
+            // One line, whatever a module or a rule put in the message.
+            let message = format!("{e:#}");
+            eprintln!("hongbao: error: {}", hongbao::cli::printable(&message));
             ExitCode::from(EXIT_USAGE)
         }
     }

@@ -5,11 +5,14 @@
 //! - [`sandbox`]: the wasmtime engine, configured knob by knob.
 //! - [`shape`]: load-time bounds on what compiling a module costs.
 //! - [`module`]: load-time validation and compilation.
+//! - [`compiler`]: compilation within a budget, in a child process that
+//!   can be killed.
 //! - [`call`]: one evaluation in a fresh instance.
 //! - [`engine`]: the rule registry and the [`Evaluator`] implementation.
 
 pub mod cache;
 pub mod call;
+pub mod compiler;
 pub mod engine;
 mod evaluation;
 pub mod host_imports;

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use rules_sdk::Hook;
 use rules_sdk::abi::{self, EXPORT_ALLOC, EXPORT_MEMORY};
 use sha2::{Digest, Sha256};
-use wasmtime::{Engine, InstancePre, Module, ModuleExport};
+use wasmtime::{InstancePre, Module, ModuleExport};
 
 use super::inspect::{Inspection, ModuleFacts, inspect};
 use super::limits::{Limits, MODULE_BYTES_CEILING};
@@ -188,8 +188,8 @@ fn prepare_with(sandbox: &Sandbox, bytes: &[u8], compile: bool) -> Prepared {
             .and_then(|c| c.get(sandbox.engine(), &prepared.digest));
         match cached {
             Some(module) => prepared.module = Some(module),
-            None => match compile_within(
-                sandbox.engine(),
+            None => match super::compiler::compile_within(
+                sandbox,
                 wasm.into_owned(),
                 sandbox.limits().compile_timeout_ms,
             ) {
@@ -211,30 +211,6 @@ fn prepare_with(sandbox: &Sandbox, bytes: &[u8], compile: bool) -> Prepared {
     }
     prepared.problems = problems;
     prepared
-}
-
-/// Compiles on a thread of its own and waits at most `budget_ms`. A compile
-/// over budget is refused; its thread is left to finish in the background
-/// (bounded by the shape bounds checked before) and its result dropped.
-fn compile_within(engine: &Engine, wasm: Vec<u8>, budget_ms: u64) -> Result<Module, String> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let engine = engine.clone();
-    std::thread::Builder::new()
-        .name("hongbao-compile".into())
-        .spawn(move || {
-            let _ = tx.send(Module::from_binary(&engine, &wasm));
-        })
-        .map_err(|e| format!("cannot start the compiler thread: {e}"))?;
-    match rx.recv_timeout(std::time::Duration::from_millis(budget_ms)) {
-        Ok(Ok(module)) => Ok(module),
-        Ok(Err(e)) => Err(format!("does not compile: {e:#}")),
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(format!(
-            "compilation took longer than compile_timeout_ms = {budget_ms}"
-        )),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            Err("the compiler stopped without an answer".into())
-        }
-    }
 }
 
 impl CompiledModule {

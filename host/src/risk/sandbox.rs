@@ -179,7 +179,7 @@ impl Sandbox {
 }
 
 /// The engine configuration. Each line is a promise the sandbox makes.
-fn engine_config(limits: &EngineLimits, tuning: &PoolTuning) -> Config {
+pub(crate) fn engine_config(limits: &EngineLimits, tuning: &PoolTuning) -> Config {
     let mut c = Config::new();
     // Deterministic budgets: fuel counts instructions, so the same module and
     // input always use the same fuel and fail at the same point.
