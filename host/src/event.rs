@@ -148,8 +148,10 @@ fn check_id(field: &str, value: &str) -> Result<(), String> {
             value.len()
         ));
     }
-    if value.chars().any(char::is_control) {
-        return Err(format!("field `{field}` contains a control character"));
+    if value.chars().any(crate::text::is_hidden) {
+        return Err(format!(
+            "field `{field}` contains a control or invisible formatting character (bidi, separator, zero-width)"
+        ));
     }
     Ok(())
 }
@@ -317,6 +319,16 @@ mod tests {
         assert!(parse(&long).validate().is_err_and(|e| e.contains("`id`")));
         let ctrl = parse(r#"{"type":"unfreeze","id":"a\nb","at":1,"user":"u"}"#);
         assert!(ctrl.validate().is_err_and(|e| e.contains("control")));
+        // An id that reads as another in a report or a reviewer's tool.
+        for id in ["u\\u202e1", "u\\u2028", "u\\u200b1"] {
+            let line = format!(r#"{{"type":"claim","id":"c1","at":1,"packet":"p","user":"{id}"}}"#);
+            assert!(
+                parse(&line).validate().is_err_and(|e| e.contains("`user`")),
+                "{id}"
+            );
+        }
+        let chinese = parse(r#"{"type":"claim","id":"c1","at":1,"packet":"红包","user":"用户"}"#);
+        assert_eq!(chinese.validate(), Ok(()));
         let neg = parse(r#"{"type":"tick","at":-5}"#);
         assert!(neg.validate().is_err());
     }

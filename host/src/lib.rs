@@ -27,5 +27,6 @@ pub mod risk;
 pub mod rng;
 pub mod settlement;
 pub mod split;
+pub mod text;
 pub mod traffic;
 pub mod velocity;

@@ -322,37 +322,7 @@ fn discard(settlement: crate::settlement::Settlement) {
 /// # Errors
 ///
 /// Any other write error.
-/// `text` safe to print on one line of a terminal: control characters
-/// (newlines, escape sequences) and the invisible format characters that
-/// reorder or hide text (bidi overrides, line and paragraph separators,
-/// zero-width characters) are escaped, so text a module or a rule chose
-/// cannot forge or hide lines of output.
-#[must_use]
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    fn hidden(c: char) -> bool {
-        c.is_control()
-            || matches!(
-                c,
-                '\u{061C}'
-                    | '\u{200B}'..='\u{200F}'
-                    | '\u{2028}'..='\u{202E}'
-                    | '\u{2060}'..='\u{2069}'
-                    | '\u{FEFF}'
-            )
-    }
-    if !text.chars().any(hidden) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut shown = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if hidden(c) {
-            shown.extend(c.escape_unicode());
-        } else {
-            shown.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(shown)
-}
+pub use crate::text::printable;
 
 pub(crate) fn out(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
@@ -526,28 +496,4 @@ pub fn run(args: &RunArgs) -> Result<Status> {
 pub fn demo_config(args: &DemoConfigArgs) -> Result<Status> {
     out(&demo_config_text(args.merchants))?;
     Ok(Status::Ok)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::printable;
-
-    /// Text a module or rule chose prints as one line that hides nothing:
-    /// newlines, terminal escapes and bidi or zero-width characters are
-    /// escaped; ordinary text (Chinese included) is left alone. (Found in
-    /// review: a duplicate export's name in wasmparser's message, and a
-    /// rule's error text at load, forged `check` and start-up lines.)
-    #[test]
-    fn printable_escapes_what_could_forge_or_hide_output() {
-        assert_eq!(printable("ok 红包 \"x\""), "ok 红包 \"x\"");
-        assert_eq!(
-            printable("bad\n\u{1b}[1A\u{1b}[2Khongbao: ok"),
-            "bad\\u{a}\\u{1b}[1A\\u{1b}[2Khongbao: ok"
-        );
-        assert_eq!(
-            printable("a\u{202e}b\u{2028}c\u{200b}"),
-            "a\\u{202e}b\\u{2028}c\\u{200b}"
-        );
-        assert!(!printable("\r\t\u{7f}").chars().any(char::is_control));
-    }
 }
