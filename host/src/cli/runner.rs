@@ -70,6 +70,47 @@ fn json_error(e: &serde_json::Error) -> String {
     }
 }
 
+/// The event types a traffic line may name.
+const EVENT_TYPES: [&str; 7] = [
+    "deposit",
+    "create_packet",
+    "claim",
+    "payout",
+    "resolve_review",
+    "unfreeze",
+    "tick",
+];
+
+/// Why a line that is JSON is not an event. serde loses the field path
+/// inside the tagged event enum, so its message ("invalid type: integer
+/// `5`, expected a string") is completed from the line itself: the event
+/// type, and the fields whose JSON type is wrong for every event.
+fn describe_bad_event(line: &str, e: &serde_json::Error) -> String {
+    let message = json_error(e);
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(line)
+    else {
+        return message;
+    };
+    let kind = fields
+        .get("type")
+        .and_then(serde_json::Value::as_str)
+        .filter(|k| EVENT_TYPES.contains(k));
+    let mut out = match kind {
+        Some(kind) => format!("{kind} event: {message}"),
+        None => message,
+    };
+    for (name, value) in &fields {
+        let expected = match name.as_str() {
+            "amount" | "total" if !value.is_string() => "a string of yuan such as \"12.30\"",
+            "at" | "shares" if !value.is_i64() && !value.is_u64() => "an integer",
+            "expires_in" if !value.is_i64() && !value.is_null() => "an integer",
+            _ => continue,
+        };
+        out.push_str(&format!("; field `{name}` must be {expected}"));
+    }
+    out
+}
+
 /// Where a run writes what it decided.
 pub struct RunSinks<'a> {
     /// One JSON decision record per line, for every evaluation.
@@ -114,7 +155,7 @@ fn parse_line(bytes: &[u8]) -> Parsed {
     }
     let event: Event = match serde_json::from_str(line) {
         Ok(e) => e,
-        Err(e) => return Parsed::Malformed(cut_message(json_error(&e))),
+        Err(e) => return Parsed::Malformed(cut_message(describe_bad_event(line, &e))),
     };
     match event.validate() {
         Ok(()) => Parsed::Event(Box::new(event)),

@@ -252,6 +252,49 @@ fn overlong_lines_and_messages_are_bounded() -> Result<()> {
     Ok(())
 }
 
+/// A malformed line's message names its event type and the field at
+/// fault, which serde alone does not inside the tagged event enum. (Found
+/// by a new user: `"amount":5` said only "invalid type: integer `5`,
+/// expected a string".)
+#[test]
+fn malformed_lines_name_the_event_and_the_field() -> Result<()> {
+    let t = concat!(
+        "{\"type\":\"deposit\",\"id\":\"d1\",\"at\":1,\"merchant\":\"m1\",\"amount\":5}\n",
+        "{\"type\":\"payout\",\"id\":\"p1\",\"at\":2}\n",
+        "{\"type\":\"tick\",\"at\":\"3\"}\n",
+        "{\"type\":\"refund\",\"at\":4}\n",
+    );
+    let report = replay_with(std::io::Cursor::new(t.as_bytes().to_vec()), None)?;
+    assert_eq!(report.malformed_line_numbers, [1, 2, 3, 4]);
+    let message = |i: usize| report.malformed[i].1.as_str();
+    assert!(
+        message(0).starts_with("deposit event: invalid type: integer `5`"),
+        "{}",
+        message(0)
+    );
+    assert!(
+        message(0).ends_with("; field `amount` must be a string of yuan such as \"12.30\""),
+        "{}",
+        message(0)
+    );
+    assert!(
+        message(1).starts_with("payout event: missing field `claim`"),
+        "{}",
+        message(1)
+    );
+    assert!(
+        message(2).ends_with("; field `at` must be an integer"),
+        "{}",
+        message(2)
+    );
+    assert!(
+        message(3).starts_with("unknown variant `refund`"),
+        "{}",
+        message(3)
+    );
+    Ok(())
+}
+
 /// Labels are report keys: one that could forge report lines is a
 /// malformed line, and past 64 distinct labels the rest are counted
 /// together. (Found in review: a label with newlines forged the text
