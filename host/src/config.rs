@@ -128,14 +128,10 @@ pub struct PerHookFailure {
 
 /// A verdict named in `on_failure`, or an error naming the value.
 fn failure_verdict(at: &str, value: &toml::Value) -> Result<Verdict, String> {
-    let verdict = match value.as_str() {
-        Some("allow") => Some(Verdict::Allow),
-        Some("review") => Some(Verdict::Review),
-        Some("deny") => Some(Verdict::Deny),
-        Some("freeze") => Some(Verdict::Freeze),
-        _ => None,
-    };
-    verdict.ok_or_else(|| format!("{at} = {value} is not a verdict: allow, review, deny or freeze"))
+    value
+        .clone()
+        .try_into::<Verdict>()
+        .map_err(|_| format!("{at} = {value} is not a verdict: allow, review, deny or freeze"))
 }
 
 impl<'de> Deserialize<'de> for OnFailure {

@@ -269,7 +269,18 @@ impl Event {
         }
     }
 
-    /// The event's type name, as in the `type` field.
+    /// Every event type name, as in the `type` field.
+    pub const KINDS: [&'static str; 7] = [
+        "deposit",
+        "create_packet",
+        "claim",
+        "payout",
+        "resolve_review",
+        "unfreeze",
+        "tick",
+    ];
+
+    /// The event's type name, as in the `type` field (one of [`Event::KINDS`]).
     pub fn kind(&self) -> &'static str {
         match self {
             Event::Deposit { .. } => "deposit",

@@ -21,16 +21,17 @@ use rules_sdk::{Hook, Verdict};
 /// `br_table` of `entries` edges into `depth` nested blocks, each of which
 /// then merges all of them.
 fn compile_bomb(locals: u32, depth: u32, entries: u32) -> String {
+    // Sets every local to the parameter combined with its index by `op`.
+    let set_all = |f: &mut String, op: &str| {
+        for i in 1..=locals {
+            let _ = write!(f, " (local.set {i} ({op} (local.get 0) (i32.const {i})))");
+        }
+    };
     let mut f = String::from("(func $bomb (param i32)");
     for _ in 0..locals {
         f.push_str(" (local i32)");
     }
-    for i in 1..=locals {
-        let _ = write!(
-            f,
-            " (local.set {i} (i32.add (local.get 0) (i32.const {i})))"
-        );
-    }
+    set_all(&mut f, "i32.add");
     for _ in 0..depth {
         f.push_str(" block");
     }
@@ -39,12 +40,7 @@ fn compile_bomb(locals: u32, depth: u32, entries: u32) -> String {
         let _ = write!(f, " {}", i % depth);
     }
     f.push_str(" 0 (local.get 0)) end");
-    for i in 1..=locals {
-        let _ = write!(
-            f,
-            " (local.set {i} (i32.mul (local.get 0) (i32.const {i})))"
-        );
-    }
+    set_all(&mut f, "i32.mul");
     for _ in 1..depth {
         f.push_str(" end");
     }

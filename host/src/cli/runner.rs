@@ -70,17 +70,6 @@ fn json_error(e: &serde_json::Error) -> String {
     }
 }
 
-/// The event types a traffic line may name.
-const EVENT_TYPES: [&str; 7] = [
-    "deposit",
-    "create_packet",
-    "claim",
-    "payout",
-    "resolve_review",
-    "unfreeze",
-    "tick",
-];
-
 /// Why a line that is JSON is not an event. serde loses the field path
 /// inside the tagged event enum, so its message ("invalid type: integer
 /// `5`, expected a string") is completed from the line itself: the event
@@ -94,7 +83,7 @@ fn describe_bad_event(line: &str, e: &serde_json::Error) -> String {
     let kind = fields
         .get("type")
         .and_then(serde_json::Value::as_str)
-        .filter(|k| EVENT_TYPES.contains(k));
+        .filter(|k| Event::KINDS.contains(k));
     let mut out = match kind {
         Some(kind) => format!("{kind} event: {message}"),
         None => message,

@@ -54,50 +54,57 @@ pub(crate) fn compile_within(
     budget_ms: u64,
 ) -> Result<Module, String> {
     let budget = Duration::from_millis(budget_ms);
-    let over_budget = || format!("compilation took longer than compile_timeout_ms = {budget_ms}");
-    if let Some(program) = CHILD_PROGRAM.get() {
-        match compile_in_child(program, sandbox, &wasm, budget) {
-            Ok(ChildOutcome::Compiled(m)) => return Ok(m),
-            Ok(ChildOutcome::Refused(e)) => return Err(format!("does not compile: {e}")),
-            Ok(ChildOutcome::OverBudget) => return Err(over_budget()),
-            Err(e) => eprintln!(
-                "hongbao: warning: cannot compile in a child process ({e}); compiling on a thread, which cannot be stopped at the budget"
-            ),
-        }
+    let child = CHILD_PROGRAM.get().and_then(|program| {
+        compile_in_child(program, sandbox, &wasm, budget)
+            .inspect_err(|e| {
+                eprintln!(
+                    "hongbao: warning: cannot compile in a child process ({e}); compiling on a thread, which cannot be stopped at the budget"
+                );
+            })
+            .ok()
+    });
+    match child.unwrap_or_else(|| compile_on_thread(sandbox.engine(), wasm, budget)) {
+        Compiled::Module(m) => Ok(m),
+        Compiled::Refused(e) => Err(format!("does not compile: {e}")),
+        Compiled::Failed(e) => Err(e),
+        Compiled::OverBudget => Err(format!(
+            "compilation took longer than compile_timeout_ms = {budget_ms}"
+        )),
     }
-    compile_on_thread(sandbox.engine(), wasm, budget_ms)
 }
 
-/// How a compile in a child process ended.
-enum ChildOutcome {
+/// How a compile ended, on a thread or in a child process.
+enum Compiled {
     /// Compiled, and loaded into this process's engine.
-    Compiled(Module),
+    Module(Module),
     /// The compiler refused the module, saying why.
     Refused(String),
-    /// The budget ran out and the child was killed.
+    /// The budget ran out: the child was killed, or the thread abandoned.
     OverBudget,
+    /// The compiler could not run, saying why.
+    Failed(String),
 }
 
 /// Compiles on a thread of its own and waits at most `budget_ms`. A compile
 /// over budget is abandoned: the thread finishes in the background and its
 /// result is dropped.
-fn compile_on_thread(engine: &Engine, wasm: Vec<u8>, budget_ms: u64) -> Result<Module, String> {
+fn compile_on_thread(engine: &Engine, wasm: Vec<u8>, budget: Duration) -> Compiled {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let engine = engine.clone();
-    std::thread::Builder::new()
+    let started = std::thread::Builder::new()
         .name("hongbao-compile".into())
         .spawn(move || {
             let _ = tx.send(Module::from_binary(&engine, &wasm));
-        })
-        .map_err(|e| format!("cannot start the compiler thread: {e}"))?;
-    match rx.recv_timeout(Duration::from_millis(budget_ms)) {
-        Ok(Ok(module)) => Ok(module),
-        Ok(Err(e)) => Err(format!("does not compile: {e:#}")),
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(format!(
-            "compilation took longer than compile_timeout_ms = {budget_ms}"
-        )),
+        });
+    if let Err(e) = started {
+        return Compiled::Failed(format!("cannot start the compiler thread: {e}"));
+    }
+    match rx.recv_timeout(budget) {
+        Ok(Ok(module)) => Compiled::Module(module),
+        Ok(Err(e)) => Compiled::Refused(format!("{e:#}")),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Compiled::OverBudget,
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            Err("the compiler stopped without an answer".into())
+            Compiled::Failed("the compiler stopped without an answer".into())
         }
     }
 }
@@ -121,7 +128,7 @@ fn compile_in_child(
     sandbox: &Sandbox,
     wasm: &[u8],
     budget: Duration,
-) -> Result<ChildOutcome, String> {
+) -> Result<Compiled, String> {
     let started = Instant::now();
     let mut child = Command::new(program)
         .arg(CHILD_ARG)
@@ -175,7 +182,7 @@ fn compile_in_child(
     let artifact = artifact.join().unwrap_or_else(|_| Ok(Vec::new()));
     let message = message.join().unwrap_or_default();
     let Some(status) = status else {
-        return Ok(ChildOutcome::OverBudget);
+        return Ok(Compiled::OverBudget);
     };
     if let Err(e) = fed {
         return Err(format!(
@@ -184,12 +191,12 @@ fn compile_in_child(
     }
     if !status.success() {
         return match status.code() {
-            Some(CHILD_REFUSED) => Ok(ChildOutcome::Refused(message)),
+            Some(CHILD_REFUSED) => Ok(Compiled::Refused(message)),
             _ => Err(format!("the compiler process failed ({status}): {message}")),
         };
     }
     let artifact = artifact.map_err(|e| format!("cannot read the compiled module: {e}"))?;
-    deserialize(sandbox.engine(), &artifact).map(ChildOutcome::Compiled)
+    deserialize(sandbox.engine(), &artifact).map(Compiled::Module)
 }
 
 /// Loads an artifact that a child compiled for this engine.

@@ -490,21 +490,9 @@ fn check_settings(
     let settings = serde_json::to_value(&rc.settings).unwrap_or_default();
     let mut problems = Vec::new();
     for &hook in &rc.hooks {
-        let input = match hook {
-            Hook::Claim => {
-                let mut i = rules_sdk::testing::claim_fixture();
-                i.rule_id = rc.id.clone();
-                i.settings = settings.clone();
-                encode_input(&i, abi_version)
-            }
-            Hook::Payout => {
-                let mut i = rules_sdk::testing::payout_fixture();
-                i.rule_id = rc.id.clone();
-                i.settings = settings.clone();
-                encode_input(&i, abi_version)
-            }
+        let Some(input) = ordinary_input(hook, abi_version, Some((&rc.id, &settings))) else {
+            continue;
         };
-        let Some(input) = input else { continue };
         // An input bigger than the rule may take would fail every call
         // with host-error: refuse the rule now, not during traffic.
         if input.len() as u64 > limits.input_bytes_max {
@@ -543,11 +531,9 @@ pub fn trial_calls(
 ) -> Vec<String> {
     let mut warnings = Vec::new();
     for hook in module.hooks() {
-        let input = match hook {
-            Hook::Claim => encode_input(&rules_sdk::testing::claim_fixture(), abi_version),
-            Hook::Payout => encode_input(&rules_sdk::testing::payout_fixture(), abi_version),
+        let Some(input) = ordinary_input(hook, abi_version, None) else {
+            continue;
         };
-        let Some(input) = input else { continue };
         let result = call(sandbox, module, hook, limits, &input);
         match result.outcome {
             Ok(_)
@@ -562,6 +548,35 @@ pub fn trial_calls(
         }
     }
     warnings
+}
+
+/// An ordinary request at `hook` (the SDK's test fixture), with the rule's
+/// id and settings when given, in the encoding of `abi_version`.
+fn ordinary_input(
+    hook: Hook,
+    abi_version: u32,
+    rule: Option<(&str, &serde_json::Value)>,
+) -> Option<Vec<u8>> {
+    fn with_rule<R, F>(
+        mut input: rules_sdk::RuleInput<R, F>,
+        rule: Option<(&str, &serde_json::Value)>,
+    ) -> rules_sdk::RuleInput<R, F> {
+        if let Some((id, settings)) = rule {
+            input.rule_id = id.to_string();
+            input.settings = settings.clone();
+        }
+        input
+    }
+    match hook {
+        Hook::Claim => encode_input(
+            &with_rule(rules_sdk::testing::claim_fixture(), rule),
+            abi_version,
+        ),
+        Hook::Payout => encode_input(
+            &with_rule(rules_sdk::testing::payout_fixture(), rule),
+            abi_version,
+        ),
+    }
 }
 
 /// A whole input in the encoding of ABI version `abi_version`.

@@ -94,15 +94,7 @@ fn traffic_every_event_kind_appears_and_counts_match() {
         *kinds.entry(e.kind()).or_insert(0) += 1;
     }
     assert_eq!(kinds, stats.by_kind);
-    for kind in [
-        "deposit",
-        "create_packet",
-        "claim",
-        "payout",
-        "resolve_review",
-        "unfreeze",
-        "tick",
-    ] {
+    for kind in crate::event::Event::KINDS {
         assert!(stats.kind(kind) > 0, "no {kind} events");
     }
     // Claims and payouts are the bulk of the traffic.

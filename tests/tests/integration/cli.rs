@@ -252,38 +252,6 @@ fn run_twice_gives_identical_decisions() -> Result<()> {
     Ok(())
 }
 
-/// An output that cannot be created costs no earlier output: the run's
-/// outputs are truncated only once all of them are open. (Found by a new
-/// user: a decisions file from an earlier run was emptied when the report
-/// path was in a missing directory.)
-#[test]
-fn an_output_that_cannot_be_created_costs_no_earlier_output() -> Result<()> {
-    let dir = TempDir::new("cli-outputs")?;
-    let traffic = dir.path("traffic.jsonl");
-    std::fs::write(&traffic, "")?;
-    let decisions = dir.path("decisions.jsonl");
-    std::fs::write(&decisions, "PRECIOUS\n")?;
-    let args = |report| RunArgs {
-        traffic: traffic.clone(),
-        config: None,
-        engine: hongbao::cli::EngineArgs::default(),
-        output: OutputArgs {
-            decisions: Some(decisions.clone()),
-            report: Some(report),
-            quiet: true,
-        },
-    };
-    let e = run(&args(dir.path("missing/report.json"))).expect_err("no such directory");
-    assert!(format!("{e:#}").contains("cannot create"), "{e:#}");
-    assert_eq!(std::fs::read_to_string(&decisions)?, "PRECIOUS\n");
-    // Once every output opens, the earlier contents are replaced, not
-    // appended to or overwritten in part.
-    std::fs::write(&decisions, "x".repeat(10_000))?;
-    assert_eq!(run(&args(dir.path("report.json")))?, Status::Ok);
-    assert_eq!(std::fs::read_to_string(&decisions)?, "");
-    Ok(())
-}
-
 /// A config naming a module that imports WASI fails to load, and the error
 /// names the import.
 #[test]
@@ -538,9 +506,10 @@ fn check_escapes_names_a_module_chose() -> Result<()> {
     Ok(())
 }
 
-/// A bad traffic path, or an output that is the traffic or the config file
-/// (by any path or hard link), fails before any output is opened: the files
-/// of an earlier run and the inputs survive.
+/// A bad traffic path, an output that is the traffic or the config file
+/// (by any path or hard link), or an output that cannot be created fails
+/// before any output is truncated: the files of an earlier run and the
+/// inputs survive.
 #[test]
 fn run_never_destroys_earlier_outputs_or_its_input() -> Result<()> {
     let dir = TempDir::new("outputs")?;
@@ -612,5 +581,19 @@ fn run_never_destroys_earlier_outputs_or_its_input() -> Result<()> {
     );
     assert!(message.contains("is the config file"), "{message}");
     assert_eq!(std::fs::read_to_string(&config)?, config_text);
+
+    // An output that cannot be created costs no earlier output: outputs
+    // are truncated only once all of them are open. (Found by a new user:
+    // the decisions of an earlier run were emptied when the report path
+    // was in a missing directory.)
+    let e = run(&args(traffic.clone(), dir.path("missing/report.json")))
+        .expect_err("no such directory");
+    assert!(format!("{e:#}").contains("cannot create"), "{e:#}");
+    assert_eq!(std::fs::read_to_string(&decisions)?, "earlier decisions\n");
+    // Once every output opens, the earlier contents are replaced, not
+    // appended to or overwritten in part (a deposit makes no decision).
+    std::fs::write(&decisions, "x".repeat(10_000))?;
+    assert_eq!(run(&args(traffic, report))?, Status::Ok);
+    assert_eq!(std::fs::read_to_string(&decisions)?, "");
     Ok(())
 }
